@@ -1,0 +1,1 @@
+"""Response curves of spend to conversions and convex budget plans."""
