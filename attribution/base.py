@@ -32,13 +32,15 @@ class Credit:
     """What a model computes: credit per row and channel, and model-specific details.
 
     ``conversions`` and ``value`` are sparse ``(n_rows, n_channels)`` matrices
-    whose row sums are the rows' conversions and value.
+    whose row sums are the rows' conversions and value. A model whose channel
+    totals are not defined as column sums (Markov) passes them in ``totals``.
     """
 
     conversions: sp.csr_array
     value: sp.csr_array
     details: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    totals: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class AttributionResult:
     fingerprint: str
     channels: tuple[str, ...]
     credit: Credit
-    row_labels: tuple[str, ...]
+    paths: PathTable = field(repr=False)
     version: str
     intervals: Intervals | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
@@ -79,11 +81,15 @@ class AttributionResult:
     @cached_property
     def conversions(self) -> NDArray[np.float64]:
         """Attributed conversions per channel."""
+        if self.credit.totals is not None:
+            return self.credit.totals[0]
         return np.asarray(self.credit.conversions.sum(axis=0)).ravel()
 
     @cached_property
     def value(self) -> NDArray[np.float64]:
         """Attributed conversion value per channel."""
+        if self.credit.totals is not None:
+            return self.credit.totals[1]
         return np.asarray(self.credit.value.sum(axis=0)).ravel()
 
     @cached_property
@@ -149,7 +155,7 @@ class AttributionResult:
         return pd.DataFrame(
             {
                 "model": self.model,
-                "journey": [self.row_labels[r] for r in rows],
+                "journey": [self.paths.labels[r] for r in rows],
                 "channel": [self.channels[c] for c in cols],
                 "conversions": np.asarray(conv[rows, cols]).ravel(),
                 "value": np.asarray(value[rows, cols]).ravel(),
@@ -219,7 +225,7 @@ class AttributionModel(ABC):
             fingerprint=paths.fingerprint,
             channels=paths.channels,
             credit=replace(credit, warnings=warnings),
-            row_labels=paths.labels,
+            paths=paths,
             version=__version__,
         )
         return self

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from attribution.errors import InputError
@@ -184,15 +185,29 @@ class PathTable:
         """One label per row: the journey id if known, else the path text."""
         if self.journey_ids is not None:
             return self.journey_ids
-        return tuple(self.separator.join(self.path(r)) for r in range(self.n_rows))
+        return tuple(self.separator.join(names) for names in self._row_names())
+
+    def _row_names(self) -> list[list[str]]:
+        """The channel names of every row."""
+        names = [self.channels[c] for c in self.touches.tolist()]
+        bounds = self.offsets.tolist()
+        return [names[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    @cached_property
+    def presence(self) -> sp.csr_array:
+        """Sparse ``(n_rows, n_channels)`` 0/1 matrix: the channel occurs in the row."""
+        matrix = sp.csr_array(
+            (np.ones(len(self.touches)), (self.touch_row, self.touches)),
+            shape=(self.n_rows, self.n_channels),
+        )
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0
+        return matrix
 
     @cached_property
     def channel_support(self) -> NDArray[np.float64]:
         """Journeys (converting or not) in which each channel appears at least once."""
-        weight = self.conversions + self.nulls
-        distinct = np.unique(self.touch_row * self.n_channels + self.touches)
-        rows, channels = np.divmod(distinct, self.n_channels)
-        return np.bincount(channels, weights=weight[rows], minlength=self.n_channels)
+        return np.asarray(self.presence.T @ (self.conversions + self.nulls))
 
     # -- derived tables -----------------------------------------------------------------
 
@@ -247,7 +262,7 @@ class PathTable:
         Rows are ordered by path text so that the result does not depend on the
         input order.
         """
-        labels = [self.separator.join(self.path(r)) for r in range(self.n_rows)]
+        labels = ["\x1f".join(names) for names in self._row_names()]
         order = sorted(range(self.n_rows), key=labels.__getitem__)
         keys, first, inverse = _unique_sorted([labels[i] for i in order])
         conv = np.zeros(len(keys))
@@ -288,18 +303,16 @@ class PathTable:
         """
         digest = hashlib.sha256()
         agg = self if (self.touch_days is None and self.journey_ids is None) else self.aggregated()
+        quoted = [json.dumps(c, ensure_ascii=False) for c in self.channels]
+        touches, bounds = agg.touches.tolist(), agg.offsets.tolist()
         lines = sorted(
-            json.dumps(
-                [list(agg.path(r)), float(agg.conversions[r]), float(agg.nulls[r]),
-                 float(agg.value[r])],
-                ensure_ascii=False,
-                separators=(",", ":"),
+            "[[" + ",".join([quoted[c] for c in touches[lo:hi]]) + f"],{conv!r},{null!r},{val!r}]"
+            for lo, hi, conv, null, val in zip(
+                bounds[:-1], bounds[1:], agg.conversions.tolist(), agg.nulls.tolist(),
+                agg.value.tolist(), strict=True,
             )
-            for r in range(agg.n_rows)
         )
-        for line in lines:
-            digest.update(line.encode("utf-8"))
-            digest.update(b"\n")
+        digest.update("\n".join(lines).encode("utf-8"))
         if self.touch_days is not None:
             timed = sorted(
                 json.dumps(
@@ -310,17 +323,15 @@ class PathTable:
                 )
                 for r in range(self.n_rows)
             )
-            digest.update(b"touch_days\n")
-            for line in timed:
-                digest.update(line.encode("utf-8"))
-                digest.update(b"\n")
+            digest.update(b"\ntouch_days\n")
+            digest.update("\n".join(timed).encode("utf-8"))
         return "sha256:" + digest.hexdigest()
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a data frame in the aggregated-paths file format."""
         frame = pd.DataFrame(
             {
-                "path": [self.separator.join(self.path(r)) for r in range(self.n_rows)],
+                "path": [self.separator.join(names) for names in self._row_names()],
                 "conversions": self.conversions,
                 "nulls": self.nulls,
                 "value": self.value,
