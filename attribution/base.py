@@ -211,7 +211,7 @@ class AttributionModel(ABC):
 
     def get_params(self) -> dict[str, Any]:
         """The model's settings, as given to ``__init__``."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and k[0] != "_"}
 
     def fit(self, paths: PathTable) -> Self:
         """Attribute the conversions and value of ``paths`` to channels."""

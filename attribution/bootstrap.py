@@ -40,7 +40,7 @@ def resample_counts(
         null = rng.poisson(paths.nulls[:, None], size=(n, replicates)).astype(np.float64)
     else:
         cells = np.concatenate([paths.conversions, paths.nulls])
-        total = int(round(cells.sum()))
+        total = round(cells.sum())
         draws = rng.multinomial(total, cells / cells.sum(), size=replicates).T.astype(np.float64)
         conv, null = draws[:n], draws[n:]
     per_conversion = np.divide(paths.value, paths.conversions, out=np.zeros(n),

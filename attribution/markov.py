@@ -162,14 +162,26 @@ def _unique_rows(
     return codes, inverse
 
 
+def weighted_count(
+    index: NDArray[np.int64], weights: NDArray[np.float64], size: int
+) -> NDArray[np.float64]:
+    """``np.bincount`` with weights, typed as the floats it returns."""
+    return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
+
+
+def out_totals(chain: ChainStructure, counts: ChainCounts) -> NDArray[np.float64]:
+    """Observed transitions out of every state, absorbing ones included."""
+    out = weighted_count(chain.edge_from, counts.edges, chain.n_states + 1)
+    return out + counts.conversions + counts.nulls
+
+
 def transition_probabilities(
     chain: ChainStructure, counts: ChainCounts
 ) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """``Q`` among transient states, and per state the probabilities of converting,
     of dropping out, and the expected value collected in the next step."""
     size = chain.n_states + 1
-    out = np.bincount(chain.edge_from, weights=counts.edges, minlength=size)
-    out += counts.conversions + counts.nulls
+    out = out_totals(chain, counts)
     safe = np.where(out > 0, out, 1.0)
     q = sp.csr_array(
         sp.coo_array(
@@ -387,9 +399,9 @@ def rake(
     total = max(float(row_targets.sum()), 1e-300)
     error = np.inf
     for _ in range(max_iter):
-        data *= _ratio(row_targets, np.bincount(rows, weights=data, minlength=n_rows))[rows]
-        data *= _ratio(col_targets, np.bincount(cols, weights=data, minlength=n_cols))[cols]
-        row_sums = np.bincount(rows, weights=data, minlength=n_rows)
+        data *= _ratio(row_targets, weighted_count(rows, data, n_rows))[rows]
+        data *= _ratio(col_targets, weighted_count(cols, data, n_cols))[cols]
+        row_sums = weighted_count(rows, data, n_rows)
         error = float(np.abs(row_sums - row_targets).max()) / total
         if error < tol:
             break
@@ -401,7 +413,9 @@ def rake(
 
 
 def _ratio(target: NDArray[np.float64], current: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.divide(target, current, out=np.zeros_like(target), where=current > 0)
+    # Sums below 1e-200 come from seeds of effectively zero weight; scaling them
+    # up would overflow, so they are treated as empty.
+    return np.divide(target, current, out=np.zeros_like(target), where=current > 1e-200)
 
 
 def conversion_log_loss(
@@ -421,7 +435,7 @@ def conversion_log_loss(
     for k in range(order, 0, -1):
         known = _suffix_rates(train, k)
         for row in np.flatnonzero(~resolved):
-            rate = known.get(_suffix(test, row, k))
+            rate = known.get(_suffix(test, int(row), k))
             if rate is not None:
                 predicted[row] = rate
                 resolved[row] = True
@@ -590,9 +604,7 @@ class Markov(AttributionModel):
             )
             for code in chain.state_codes
         ]
-        size = chain.n_states + 1
-        out = np.bincount(chain.edge_from, weights=counts.edges, minlength=size)
-        out += counts.conversions + counts.nulls
+        out = out_totals(chain, counts)
         ends = np.flatnonzero(counts.conversions + counts.nulls)
         frm = np.concatenate([chain.edge_from, ends, ends])
         to = [names[t] for t in chain.edge_to] + [CONVERSION] * len(ends) + [NULL] * len(ends)

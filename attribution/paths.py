@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -191,7 +192,7 @@ class PathTable:
         """The channel names of every row."""
         names = [self.channels[c] for c in self.touches.tolist()]
         bounds = self.offsets.tolist()
-        return [names[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        return [names[lo:hi] for lo, hi in pairwise(bounds)]
 
     @cached_property
     def presence(self) -> sp.csr_array:

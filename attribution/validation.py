@@ -65,7 +65,8 @@ def fail_rows(mask: NDArray[np.bool_], message: str, values: pd.Series | None = 
 def numeric_column(frame: pd.DataFrame, column: str, field: str) -> NDArray[np.float64]:
     """A column as finite, non-negative floats; anything else is an :class:`InputError`."""
     raw = frame[column]
-    blank = raw.astype(str).str.strip() == "" if raw.dtype == object else raw.isna()
+    textual = raw.dtype == object or pd.api.types.is_string_dtype(raw)
+    blank = (raw.astype(str).str.strip() == "") | raw.isna() if textual else raw.isna()
     values = pd.to_numeric(raw.where(~blank, np.nan), errors="coerce").to_numpy(dtype=float)
     fail_rows(blank.to_numpy(), f"{field} is empty")
     fail_rows(np.isnan(values), f"{field} is not a number", raw)
@@ -75,8 +76,13 @@ def numeric_column(frame: pd.DataFrame, column: str, field: str) -> NDArray[np.f
 
 
 def split_path(text: str, separator: str) -> list[str]:
-    """The channel names of a path text, stripped of surrounding white space."""
-    return [part.strip() for part in text.split(separator)]
+    """The channel names of a path text, stripped of surrounding white space.
+
+    The separator's blanks are optional: with ``" > "``, ``a>b`` and ``a >  b``
+    both read as ``a``, ``b``, and ``a > > b`` has an empty name.
+    """
+    core = separator.strip() or separator
+    return [part.strip() for part in text.split(core)]
 
 
 def validate_paths_frame(

@@ -1,0 +1,93 @@
+"""The ``spendwise`` command line.
+
+Errors a user can cause end the command with one line on standard error,
+``spendwise: error: ...``, and exit status 2; no traceback, no partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from attribution import __version__
+from attribution import cli as attribution_cli
+from attribution.errors import AttributionError
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are a single line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"spendwise: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``spendwise`` parser with every sub-command."""
+    parser = OneLineParser(
+        prog="spendwise",
+        description="Where advertising money works: attribution, response curves, budget plans.",
+    )
+    parser.add_argument("--version", action="version", version=f"spendwise {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=OneLineParser)
+    attribution_cli.register(commands, write_outputs)
+    return parser
+
+
+def write_outputs(outputs: dict[Path, bytes]) -> None:
+    """Write every output through a temporary file in its directory, then rename
+    them all into place; if any write fails, none of the outputs is replaced."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for target, data in outputs.items():
+            directory = target.parent if str(target.parent) else Path(".")
+            if not directory.is_dir():
+                raise AttributionError(f"{target}: directory {directory} does not exist")
+            fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+            staged.append((temporary, target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        for temporary, target in staged:
+            os.replace(temporary, target)
+    finally:
+        for temporary, _ in staged:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return int(args.handler(args, write_outputs))
+    except AttributionError as exc:
+        print(f"spendwise: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"spendwise: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int,
+    file: TextIO | None = None, line: str | None = None,
+) -> None:
+    print(f"spendwise: warning: {message}", file=sys.stderr)
+
+
+def entry() -> NoReturn:
+    """Console-script entry point."""
+    sys.exit(main())

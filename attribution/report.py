@@ -1,0 +1,141 @@
+"""Reports of attribution results: JSON, CSV, a text table and a comparison chart.
+
+Everything here renders to bytes in memory; writing files is left to the
+caller, so a failure never leaves a half-written report behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from attribution.base import AttributionResult
+
+FORMATS = ("json", "csv", "table")
+#: Characters that make a spreadsheet treat a cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_json(results: Sequence[AttributionResult]) -> str:
+    """One JSON object per model; a list of them when there are several."""
+    payload: Any = [r.to_dict() for r in results]
+    if len(payload) == 1:
+        payload = payload[0]
+    return json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def comparison_table(results: Sequence[AttributionResult]) -> pd.DataFrame:
+    """Channel tables of several models stacked, one row per model and channel."""
+    return pd.concat([r.channel_table() for r in results], ignore_index=True)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as formulas with a quote."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = [
+                "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+                for v in out[column]
+            ]
+    return out
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """CSV text with formula-like cells neutralised and floats in full precision."""
+    return str(neutralise_formulas(frame).to_csv(index=False, float_format="%.17g"))
+
+
+def to_table(results: Sequence[AttributionResult]) -> str:
+    """A fixed-width text table for reading in a terminal."""
+    blocks = []
+    for result in results:
+        frame = result.channel_table().drop(columns="model")
+        frame["share"] = frame["share"].map(lambda s: f"{100 * s:.2f}%")
+        for column in ("conversions", "value"):
+            frame[column] = frame[column].map(lambda x: f"{x:,.2f}")
+        for column in [c for c in frame.columns if c.endswith(("_low", "_high"))]:
+            frame[column] = frame[column].map(lambda x: f"{x:,.4g}")
+        header = (f"{result.model}  total conversions {result.total_conversions:,.2f}  "
+                  f"value {result.total_value:,.2f}")
+        blocks.append(header + "\n" + frame.to_string(index=False))
+        blocks.extend(f"warning: {w}" for w in result.warnings)
+    return "\n\n".join(blocks) + "\n"
+
+
+def render(results: Sequence[AttributionResult], fmt: str) -> str:
+    """The report in ``fmt`` (``json``, ``csv`` or ``table``)."""
+    if fmt == "json":
+        return to_json(results)
+    if fmt == "csv":
+        return to_csv(comparison_table(results))
+    return to_table(results)
+
+
+#: Fonts tried, in order, for channel names outside Latin script.
+FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei",
+                  "Droid Sans Fallback", "Source Han Sans SC")
+
+
+def chart_fonts(labels: Sequence[str]) -> list[str]:
+    """Font families for a chart: DejaVu Sans, then installed fallbacks for other scripts.
+
+    Warns once when a label needs a script no installed font covers.
+    """
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    families = ["DejaVu Sans", *[f for f in FALLBACK_FONTS if f in installed]]
+    if len(families) == 1 and any(ord(ch) > 0x2E7F for label in labels for ch in label):
+        warnings.warn(
+            "no font for some channel names is installed (for Chinese, Japanese or Korean "
+            "install e.g. fonts-noto-cjk); they are drawn as boxes in the chart",
+            stacklevel=2,
+        )
+    return families
+
+
+def plot_comparison(results: Sequence[AttributionResult], fmt: str = "png") -> bytes:
+    """Grouped bars of each channel's share of conversions by model, with the
+    bootstrap intervals as error bars when present. ``fmt`` is ``png`` or ``svg``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    channels = list(results[0].channels)
+    families = chart_fonts(channels)
+    n_models = len(results)
+    height = 0.8 / n_models
+    y = np.arange(len(channels))
+    with plt.rc_context({"svg.hashsalt": "spendwise", "font.size": 9,
+                         "font.family": families}), warnings.catch_warnings():
+        # Missing glyphs were reported once by chart_fonts; matplotlib would repeat it per glyph.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * len(channels) * max(1, n_models / 2)))
+        for i, result in enumerate(results):
+            share = 100 * result.share
+            err = None
+            if result.intervals is not None:
+                bounds = 100 * np.array([iv.share for iv in result.intervals.by_channel])
+                err = np.vstack([share - bounds[:, 0], bounds[:, 1] - share]).clip(min=0)
+            ax.barh(y + (i - (n_models - 1) / 2) * height, share, height=height,
+                    xerr=err, capsize=2, label=result.model)
+        ax.set_yticks(y, channels)
+        ax.invert_yaxis()
+        ax.set_xlabel("share of conversions (%)")
+        ax.set_title("Attributed conversions by channel and model")
+        ax.legend(loc="lower right", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+        fig.savefig(buffer, format=fmt, metadata=metadata, dpi=120)
+        plt.close(fig)
+    return buffer.getvalue()
