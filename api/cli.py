@@ -66,7 +66,10 @@ def write_outputs(outputs: dict[Path, bytes]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors, --help and --version end here
+        return int(exc.code or 0)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
