@@ -433,31 +433,30 @@ def conversion_log_loss(
     predicted = np.full(test.n_rows, overall)
     resolved = np.zeros(test.n_rows, dtype=bool)
     for k in range(order, 0, -1):
-        known = _suffix_rates(train, k)
-        for row in np.flatnonzero(~resolved):
-            rate = known.get(_suffix(test, int(row), k))
-            if rate is not None:
-                predicted[row] = rate
-                resolved[row] = True
+        both = np.vstack([_last_channels(train, k), _last_channels(test, k)])
+        _, ids = _unique_rows(both, train.n_channels)
+        train_ids, test_ids = ids[:train.n_rows], ids[train.n_rows:]
+        size = int(ids.max()) + 1
+        conv = weighted_count(train_ids, train.conversions, size)
+        seen = weighted_count(train_ids, train.conversions + train.nulls, size)
+        known = (seen[test_ids] > 0) & ~resolved
+        predicted[known] = conv[test_ids[known]] / seen[test_ids[known]]
+        resolved |= known
     p = np.clip(predicted, 1e-6, 1 - 1e-6)
     weight = test.conversions.sum() + test.nulls.sum()
     loss = -(test.conversions * np.log(p) + test.nulls * np.log1p(-p)).sum()
     return float(loss / weight) if weight > 0 else 0.0
 
 
-def _suffix(paths: PathTable, row: int, k: int) -> tuple[int, ...]:
-    lo, hi = paths.offsets[row], paths.offsets[row + 1]
-    return tuple(paths.touches[max(lo, hi - k):hi].tolist())
-
-
-def _suffix_rates(paths: PathTable, k: int) -> dict[tuple[int, ...], float]:
-    conv: dict[tuple[int, ...], float] = {}
-    seen: dict[tuple[int, ...], float] = {}
-    for row in range(paths.n_rows):
-        key = _suffix(paths, row, k)
-        conv[key] = conv.get(key, 0.0) + paths.conversions[row]
-        seen[key] = seen.get(key, 0.0) + paths.conversions[row] + paths.nulls[row]
-    return {key: conv[key] / seen[key] for key in seen if seen[key] > 0}
+def _last_channels(paths: PathTable, k: int) -> NDArray[np.int64]:
+    """``(n_rows, k)`` last ``k`` channels of every row, -1 padded on the left."""
+    window = np.full((paths.n_rows, k), -1, dtype=np.int64)
+    last = paths.offsets[1:] - 1
+    for j in range(k):
+        idx = last - j
+        ok = idx >= paths.offsets[:-1]
+        window[ok, k - 1 - j] = paths.touches[idx[ok]]
+    return window
 
 
 def select_order(
