@@ -207,28 +207,21 @@ def absorbed_from_start(
 
     Variant ``g`` keeps the states where ``keep[:, g]`` is true; the others
     absorb into null. Returns ``u[g, j]``, the solution at ``(start)`` of
-    ``(I - Q_g) u = rhs[:, j]`` restricted to the kept states.
+    ``(I - Q_g) u = rhs[:, j]`` restricted to the kept states; equivalently the
+    expected reward ``sum_s visits_g(s) * rhs[s, j]`` of a walk from ``(start)``.
 
-    The method follows the chain's shape. Small chains are solved by dense LU.
-    Larger ones are split into strongly connected components; in higher-order
-    chains nearly all are single states, so the system is block triangular and
-    is solved exactly by back substitution, one topological level at a time,
-    with a dense solve for each component of more than one state. Chains with
-    a component too large for that (low orders on many channels) propagate the
-    walk's probability mass instead (:func:`_propagate`).
+    Small chains are solved by dense LU. Larger ones (higher orders are
+    de Bruijn-like graphs, whose sparse LU fills in badly) are swept forward:
+    the walk's expected visits are pushed from ``(start)`` through the strongly
+    connected components in topological order (:func:`_forward_sweep`).
     """
-    n = keep.shape[0]
-    if n <= DENSE_LIMIT:
+    if keep.shape[0] <= DENSE_LIMIT:
         return _dense_absorption(q, rhs, keep)
-    n_comp, comp = connected_components(q, directed=True, connection="strong")
-    sizes = np.bincount(comp, minlength=n_comp)
-    if sizes.max() > DENSE_LIMIT:
-        return _propagate(q, rhs, keep)
-    return _back_substitute(q, rhs, keep, comp, sizes)
+    return _forward_sweep(q, rhs, keep)
 
 
 def _component_levels(q: sp.csr_array, comp: NDArray[np.int64], n_comp: int) -> NDArray[np.int64]:
-    """Longest distance of each component to a sink of the condensed graph."""
+    """Longest distance of each component from the sources of the condensed graph."""
     coo = q.tocoo()
     a, b = comp[coo.row], comp[coo.col]
     cross = a != b
@@ -236,86 +229,103 @@ def _component_levels(q: sp.csr_array, comp: NDArray[np.int64], n_comp: int) -> 
     level = np.zeros(n_comp, dtype=np.int64)
     for _ in range(n_comp + 1):
         new = level.copy()
-        np.maximum.at(new, a, level[b] + 1)
+        np.maximum.at(new, b, level[a] + 1)
         if np.array_equal(new, level):
             break
         level = new
     return level
 
 
-def _back_substitute(
-    q: sp.csr_array, rhs: NDArray[np.float64], keep: NDArray[np.bool_],
-    comp: NDArray[np.int64], sizes: NDArray[np.int64],
+def _forward_sweep(
+    q: sp.csr_array, rhs: NDArray[np.float64], keep: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
+    """Expected visits pushed through the components of the chain in topological order.
+
+    A single state ``s`` receives its inflow ``x`` and is visited
+    ``x / (1 - Q[s, s])`` times. A component of several states solves its
+    visits exactly by dense LU when small, and otherwise propagates the mass
+    inside it (:func:`_propagate_inside`) until what remains in transit is
+    below ``MASS_TOLERANCE``. Visits then flow to later components along the
+    edges that leave the component.
+    """
     n, groups = keep.shape
-    m = rhs.shape[1]
-    mask = np.tile(keep.astype(np.float64), (1, m))  # column j * groups + g
-    reward = np.repeat(rhs, groups, axis=1)
-    u = np.zeros((n, groups * m))
-    diagonal = q.diagonal()
-    level = _component_levels(q, comp, len(sizes))[comp]
-    single = sizes[comp] == 1
+    n_comp, comp = connected_components(q, directed=True, connection="strong")
+    sizes = np.bincount(comp, minlength=n_comp)
+    level = _component_levels(q, comp, n_comp)[comp]
+    coo = q.tocoo()
+    crossing = comp[coo.row] != comp[coo.col]
+    q_out = sp.csr_array(
+        (coo.data[crossing], (coo.row[crossing], coo.col[crossing])), shape=q.shape
+    )
+    stay = 1.0 - q.diagonal()
+    mask = keep.astype(np.float64)
+    inflow = np.zeros((n, groups))
+    inflow[0] = 1.0
+    total = np.zeros((rhs.shape[1], groups))
     order = np.argsort(level, kind="stable")
     bounds = np.searchsorted(level[order], np.arange(level.max() + 2))
+    single = sizes[comp] == 1
     for lv in range(level.max() + 1):
         states = order[bounds[lv]:bounds[lv + 1]]
         ones = states[single[states]]
-        if len(ones):
-            flow = reward[ones] + q[ones] @ u
-            u[ones] = mask[ones] * flow / (1.0 - diagonal[ones])[:, None]
+        visits = [(ones, inflow[ones] * mask[ones] / stay[ones][:, None])]
         for c in np.unique(comp[states[~single[states]]]):
             block = np.flatnonzero(comp == c)
-            u[block] = _solve_component(q, block, reward[block] + q[block] @ u, keep[block], m)
-    return u[0].reshape(m, groups).T
+            visits.append((block, _component_visits(q, block, inflow[block], keep[block])))
+        for idx, v in visits:
+            if len(idx):
+                total += rhs[idx].T @ v
+                inflow += q_out[idx].T @ v
+    return total.T
 
 
-def _solve_component(
-    q: sp.csr_array, block: NDArray[np.int64], flow: NDArray[np.float64],
-    keep: NDArray[np.bool_], m: int,
+def _component_visits(
+    q: sp.csr_array, block: NDArray[np.int64], inflow: NDArray[np.float64],
+    keep: NDArray[np.bool_],
 ) -> NDArray[np.float64]:
-    """Exact values on one strongly connected component for every variant."""
-    groups = keep.shape[1]
-    inner = q[block][:, block].toarray()
-    out = np.zeros_like(flow)
+    """Expected visits of the states of one strongly connected component, per variant."""
+    if len(block) > DENSE_LIMIT:
+        return _propagate_inside(sp.csr_array(q[block][:, block]), inflow, keep)
+    inner_t = q[block][:, block].toarray().T
+    visits = np.zeros_like(inflow)
     full = keep.all(axis=0)
-    cols = [j * groups + g for j in range(m) for g in np.flatnonzero(full)]
-    if cols:
-        out[:, cols] = np.linalg.solve(np.eye(len(block)) - inner, flow[:, cols])
+    if full.any():
+        visits[:, full] = np.linalg.solve(np.eye(len(block)) - inner_t, inflow[:, full])
     for g in np.flatnonzero(~full):
         kept = np.flatnonzero(keep[:, g])
-        cols_g = [j * groups + g for j in range(m)]
         if len(kept):
-            system = np.eye(len(kept)) - inner[np.ix_(kept, kept)]
-            out[np.ix_(kept, cols_g)] = np.linalg.solve(system, flow[np.ix_(kept, cols_g)])
-    return out
+            system = np.eye(len(kept)) - inner_t[np.ix_(kept, kept)]
+            visits[kept, g] = np.linalg.solve(system, inflow[kept, g])
+    return visits
 
 
-def _propagate(
-    q: sp.csr_array, rhs: NDArray[np.float64], keep: NDArray[np.bool_]
+def _propagate_inside(
+    inner: sp.csr_array, inflow: NDArray[np.float64], keep: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
-    """Absorption rewards by propagating the walk's probability mass.
+    """Visits inside a large component by propagating the walk's probability mass.
 
-    ``x_{t+1} = Q^T x_t`` on the kept states, adding ``rhs^T x_t`` at each step:
-    the Neumann series of ``(I - Q)^{-1}``. It stops once the mass still in
-    transit, an upper bound of what remains to be collected per unit reward,
-    is below ``MASS_TOLERANCE``.
+    ``x_{t+1} = Q^T x_t`` on the kept states, summing ``x_t``: the Neumann
+    series of ``(I - Q^T)^{-1} x_0``. It stops once the mass still in transit,
+    an upper bound of every visit count still to come, is below
+    ``MASS_TOLERANCE``. A component that holds its mass for ``MAX_STEPS``
+    steps is solved by sparse LU instead.
     """
-    n, groups = keep.shape
-    qt = sp.csr_array(q.T)
-    reward_t = sp.csr_array(rhs.T)
+    inner_t = sp.csr_array(inner.T)
     removed = np.flatnonzero(~keep.ravel())
-    mass = np.zeros((n, groups))
-    mass[0] = 1.0
-    total = np.zeros((rhs.shape[1], groups))
+    mass = inflow * keep
+    visits = np.zeros_like(inflow)
     for step in range(MAX_STEPS):
-        total += reward_t @ mass
-        mass = qt @ mass
+        visits += mass
+        mass = inner_t @ mass
         mass.ravel()[removed] = 0.0
         if step % 4 == 3 and mass.sum(axis=0).max() < MASS_TOLERANCE:
-            return total.T
-    # A chain that keeps its mass this long has a near-recurrent loop:
-    # fall back to direct factorisation.
-    return np.vstack([_sparse_absorption(q, rhs, keep[:, g]) for g in range(groups)])
+            return visits
+    for g in range(keep.shape[1]):
+        kept = np.flatnonzero(keep[:, g])
+        system = sp.csc_array(sp.eye_array(len(kept), format="csc") - inner_t[kept][:, kept])
+        visits[:, g] = 0.0
+        visits[kept, g] = splu(system).solve(inflow[kept, g])
+    return visits
 
 
 def _dense_absorption(
@@ -328,15 +338,6 @@ def _dense_absorption(
         system = np.eye(len(idx)) - dense[np.ix_(idx, idx)]
         out[g] = np.linalg.solve(system, rhs[idx])[0]
     return out
-
-
-def _sparse_absorption(
-    q: sp.csr_array, rhs: NDArray[np.float64], keep: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    idx = np.flatnonzero(keep)
-    sub = q[idx][:, idx]
-    system = sp.csc_array(sp.eye_array(len(idx), format="csc") - sub)
-    return np.asarray(splu(system, permc_spec="COLAMD").solve(rhs[idx])[0])
 
 
 @dataclass(frozen=True, eq=False)

@@ -125,7 +125,7 @@ def test_order_one_is_unchanged_by_collapsing_repeats(paths):
 @settings(max_examples=40, deadline=None)
 @given(path_tables(max_rows=20, max_length=7), st.integers(2, 4))
 def test_solvers_agree(paths, order):
-    """Dense LU, block back substitution and mass propagation give the same answer."""
+    """Dense LU, the forward sweep and mass propagation inside components agree."""
     chain = build_chain(paths.collapse_repeats(), order)
     counts = chain.counts(paths.conversions + paths.nulls, paths.conversions, paths.nulls,
                           paths.value)
@@ -134,11 +134,15 @@ def test_solvers_agree(paths, order):
     keep = np.ones((chain.n_states + 1, chain.n_channels + 1), dtype=bool)
     keep[:, 1:] = ~chain.contains.toarray()
     dense = markov._dense_absorption(q, rhs, keep)
-    propagated = markov._propagate(q, rhs, keep)
-    _, comp = markov.connected_components(q, directed=True, connection="strong")
-    substituted = markov._back_substitute(q, rhs, keep, comp, np.bincount(comp))
+    swept = markov._forward_sweep(q, rhs, keep)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(markov, "DENSE_LIMIT", 1)  # every multi-state component propagates
+        propagated = markov._forward_sweep(q, rhs, keep)
+        patch.setattr(markov, "MAX_STEPS", 1)  # and falls back to sparse LU at once
+        factorised = markov._forward_sweep(q, rhs, keep)
+    np.testing.assert_allclose(swept, dense, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(propagated, dense, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(substituted, dense, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(factorised, dense, rtol=1e-10, atol=1e-12)
 
 
 def test_removal_effect_is_probability_of_visiting(golden_markov):
