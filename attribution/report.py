@@ -53,19 +53,25 @@ def to_csv(frame: pd.DataFrame) -> str:
 
 
 def to_table(results: Sequence[AttributionResult]) -> str:
-    """A fixed-width text table for reading in a terminal."""
+    """A fixed-width text table for reading in a terminal, intervals in brackets."""
     blocks = []
     for result in results:
-        frame = result.channel_table().drop(columns="model")
-        frame["share"] = frame["share"].map(lambda s: f"{100 * s:.2f}%")
-        for column in ("conversions", "value"):
-            frame[column] = frame[column].map(lambda x: f"{x:,.2f}")
-        for column in [c for c in frame.columns if c.endswith(("_low", "_high"))]:
-            frame[column] = frame[column].map(lambda x: f"{x:,.4g}")
-        header = (f"{result.model}  total conversions {result.total_conversions:,.2f}  "
+        rows = {"channel": list(result.channels)}
+        rows["conversions"] = [f"{x:,.1f}" for x in result.conversions]
+        rows["share"] = [f"{100 * x:.1f}%" for x in result.share]
+        rows["value"] = [f"{x:,.0f}" for x in result.value]
+        if result.intervals is not None:
+            level = f"{100 * result.intervals.level:g}%"
+            ivs = result.intervals.by_channel
+            rows[f"conversions {level} CI"] = [
+                f"[{i.conversions[0]:,.1f}, {i.conversions[1]:,.1f}]" for i in ivs]
+            rows[f"share {level} CI"] = [
+                f"[{100 * i.share[0]:.1f}%, {100 * i.share[1]:.1f}%]" for i in ivs]
+        frame = pd.DataFrame(rows)
+        header = (f"{result.model}: {result.total_conversions:,.1f} conversions, "
                   f"value {result.total_value:,.2f}")
-        blocks.append(header + "\n" + frame.to_string(index=False))
-        blocks.extend(f"warning: {w}" for w in result.warnings)
+        with pd.option_context("display.unicode.east_asian_width", True):
+            blocks.append(header + "\n" + frame.to_string(index=False))
     return "\n\n".join(blocks) + "\n"
 
 

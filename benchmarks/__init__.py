@@ -1,0 +1,1 @@
+"""Benchmarks of spendwise; run each module with ``python -m benchmarks.<name>``."""
