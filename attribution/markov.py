@@ -37,9 +37,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import splu
 
+from attribution.absorbing import absorbed_from_start
 from attribution.base import AttributionModel, Credit
 from attribution.errors import ParameterError
 from attribution.paths import PathTable
@@ -113,7 +112,7 @@ def build_chain(paths: PathTable, order: int) -> ChainStructure:
         ok = pos >= j
         src = np.flatnonzero(ok)
         window[src, k - 1 - j] = paths.touches[src - j]
-    codes, state = _unique_rows(window, paths.n_channels)
+    codes, state = unique_rows(window, paths.n_channels)
     state = state.ravel().astype(np.int64) + 1  # 0 is (start)
     first = paths.offsets[:-1]
     last = paths.offsets[1:] - 1
@@ -148,7 +147,7 @@ def build_chain(paths: PathTable, order: int) -> ChainStructure:
     )
 
 
-def _unique_rows(
+def unique_rows(
     window: NDArray[np.int64], n_channels: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Distinct rows of ``window`` (sorted) and each row's index among them."""
@@ -190,154 +189,6 @@ def transition_probabilities(
         ).tocsr()
     )
     return q, counts.conversions / safe, counts.nulls / safe, counts.value / safe
-
-
-#: Chains, and strongly connected components, up to this many states are
-#: solved with a dense LU factorisation.
-DENSE_LIMIT = 400
-#: Mass propagation stops when at most this much probability is still in transit.
-MASS_TOLERANCE = 1e-15
-MAX_STEPS = 100_000
-
-
-def absorbed_from_start(
-    q: sp.csr_array, rhs: NDArray[np.float64], keep: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Expected absorption rewards from ``(start)`` in several variants of one chain.
-
-    Variant ``g`` keeps the states where ``keep[:, g]`` is true; the others
-    absorb into null. Returns ``u[g, j]``, the solution at ``(start)`` of
-    ``(I - Q_g) u = rhs[:, j]`` restricted to the kept states; equivalently the
-    expected reward ``sum_s visits_g(s) * rhs[s, j]`` of a walk from ``(start)``.
-
-    Small chains are solved by dense LU. Larger ones (higher orders are
-    de Bruijn-like graphs, whose sparse LU fills in badly) are swept forward:
-    the walk's expected visits are pushed from ``(start)`` through the strongly
-    connected components in topological order (:func:`_forward_sweep`).
-    """
-    if keep.shape[0] <= DENSE_LIMIT:
-        return _dense_absorption(q, rhs, keep)
-    return _forward_sweep(q, rhs, keep)
-
-
-def _component_levels(q: sp.csr_array, comp: NDArray[np.int64], n_comp: int) -> NDArray[np.int64]:
-    """Longest distance of each component from the sources of the condensed graph."""
-    coo = q.tocoo()
-    a, b = comp[coo.row], comp[coo.col]
-    cross = a != b
-    a, b = a[cross], b[cross]
-    level = np.zeros(n_comp, dtype=np.int64)
-    for _ in range(n_comp + 1):
-        new = level.copy()
-        np.maximum.at(new, b, level[a] + 1)
-        if np.array_equal(new, level):
-            break
-        level = new
-    return level
-
-
-def _forward_sweep(
-    q: sp.csr_array, rhs: NDArray[np.float64], keep: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Expected visits pushed through the components of the chain in topological order.
-
-    A single state ``s`` receives its inflow ``x`` and is visited
-    ``x / (1 - Q[s, s])`` times. A component of several states solves its
-    visits exactly by dense LU when small, and otherwise propagates the mass
-    inside it (:func:`_propagate_inside`) until what remains in transit is
-    below ``MASS_TOLERANCE``. Visits then flow to later components along the
-    edges that leave the component.
-    """
-    n, groups = keep.shape
-    n_comp, comp = connected_components(q, directed=True, connection="strong")
-    sizes = np.bincount(comp, minlength=n_comp)
-    level = _component_levels(q, comp, n_comp)[comp]
-    coo = q.tocoo()
-    crossing = comp[coo.row] != comp[coo.col]
-    q_out = sp.csr_array(
-        (coo.data[crossing], (coo.row[crossing], coo.col[crossing])), shape=q.shape
-    )
-    stay = 1.0 - q.diagonal()
-    mask = keep.astype(np.float64)
-    inflow = np.zeros((n, groups))
-    inflow[0] = 1.0
-    total = np.zeros((rhs.shape[1], groups))
-    order = np.argsort(level, kind="stable")
-    bounds = np.searchsorted(level[order], np.arange(level.max() + 2))
-    single = sizes[comp] == 1
-    for lv in range(level.max() + 1):
-        states = order[bounds[lv]:bounds[lv + 1]]
-        ones = states[single[states]]
-        visits = [(ones, inflow[ones] * mask[ones] / stay[ones][:, None])]
-        for c in np.unique(comp[states[~single[states]]]):
-            block = np.flatnonzero(comp == c)
-            visits.append((block, _component_visits(q, block, inflow[block], keep[block])))
-        for idx, v in visits:
-            if len(idx):
-                total += rhs[idx].T @ v
-                inflow += q_out[idx].T @ v
-    return total.T
-
-
-def _component_visits(
-    q: sp.csr_array, block: NDArray[np.int64], inflow: NDArray[np.float64],
-    keep: NDArray[np.bool_],
-) -> NDArray[np.float64]:
-    """Expected visits of the states of one strongly connected component, per variant."""
-    if len(block) > DENSE_LIMIT:
-        return _propagate_inside(sp.csr_array(q[block][:, block]), inflow, keep)
-    inner_t = q[block][:, block].toarray().T
-    visits = np.zeros_like(inflow)
-    full = keep.all(axis=0)
-    if full.any():
-        visits[:, full] = np.linalg.solve(np.eye(len(block)) - inner_t, inflow[:, full])
-    for g in np.flatnonzero(~full):
-        kept = np.flatnonzero(keep[:, g])
-        if len(kept):
-            system = np.eye(len(kept)) - inner_t[np.ix_(kept, kept)]
-            visits[kept, g] = np.linalg.solve(system, inflow[kept, g])
-    return visits
-
-
-def _propagate_inside(
-    inner: sp.csr_array, inflow: NDArray[np.float64], keep: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Visits inside a large component by propagating the walk's probability mass.
-
-    ``x_{t+1} = Q^T x_t`` on the kept states, summing ``x_t``: the Neumann
-    series of ``(I - Q^T)^{-1} x_0``. It stops once the mass still in transit,
-    an upper bound of every visit count still to come, is below
-    ``MASS_TOLERANCE``. A component that holds its mass for ``MAX_STEPS``
-    steps is solved by sparse LU instead.
-    """
-    inner_t = sp.csr_array(inner.T)
-    removed = np.flatnonzero(~keep.ravel())
-    mass = inflow * keep
-    visits = np.zeros_like(inflow)
-    for step in range(MAX_STEPS):
-        visits += mass
-        mass = inner_t @ mass
-        mass.ravel()[removed] = 0.0
-        if step % 4 == 3 and mass.sum(axis=0).max() < MASS_TOLERANCE:
-            return visits
-    for g in range(keep.shape[1]):
-        kept = np.flatnonzero(keep[:, g])
-        system = sp.csc_array(sp.eye_array(len(kept), format="csc") - inner_t[kept][:, kept])
-        visits[:, g] = 0.0
-        visits[kept, g] = splu(system).solve(inflow[kept, g])
-    return visits
-
-
-def _dense_absorption(
-    q: sp.csr_array, rhs: NDArray[np.float64], keep: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    dense = q.toarray()
-    out = np.zeros((keep.shape[1], rhs.shape[1]))
-    for g in range(keep.shape[1]):
-        idx = np.flatnonzero(keep[:, g])
-        system = np.eye(len(idx)) - dense[np.ix_(idx, idx)]
-        out[g] = np.linalg.solve(system, rhs[idx])[0]
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -419,78 +270,6 @@ def _ratio(target: NDArray[np.float64], current: NDArray[np.float64]) -> NDArray
     return np.divide(target, current, out=np.zeros_like(target), where=current > 1e-200)
 
 
-def conversion_log_loss(
-    train: PathTable, test: PathTable, order: int, collapse: bool
-) -> float:
-    """Held-out log loss of the conversion outcome predicted from a journey's last state.
-
-    The prediction for a test journey is ``P(conversion | absorbed next)`` at
-    its last order-``order`` state in the training chain, backing off to shorter
-    suffixes (then to the overall rate) for states not seen in training.
-    """
-    if collapse:
-        train, test = train.collapse_repeats(), test.collapse_repeats()
-    overall = train.total_conversions / max(train.total_conversions + train.nulls.sum(), 1e-300)
-    predicted = np.full(test.n_rows, overall)
-    resolved = np.zeros(test.n_rows, dtype=bool)
-    for k in range(order, 0, -1):
-        both = np.vstack([_last_channels(train, k), _last_channels(test, k)])
-        _, ids = _unique_rows(both, train.n_channels)
-        train_ids, test_ids = ids[:train.n_rows], ids[train.n_rows:]
-        size = int(ids.max()) + 1
-        conv = weighted_count(train_ids, train.conversions, size)
-        seen = weighted_count(train_ids, train.conversions + train.nulls, size)
-        known = (seen[test_ids] > 0) & ~resolved
-        predicted[known] = conv[test_ids[known]] / seen[test_ids[known]]
-        resolved |= known
-    p = np.clip(predicted, 1e-6, 1 - 1e-6)
-    weight = test.conversions.sum() + test.nulls.sum()
-    loss = -(test.conversions * np.log(p) + test.nulls * np.log1p(-p)).sum()
-    return float(loss / weight) if weight > 0 else 0.0
-
-
-def _last_channels(paths: PathTable, k: int) -> NDArray[np.int64]:
-    """``(n_rows, k)`` last ``k`` channels of every row, -1 padded on the left."""
-    window = np.full((paths.n_rows, k), -1, dtype=np.int64)
-    last = paths.offsets[1:] - 1
-    for j in range(k):
-        idx = last - j
-        ok = idx >= paths.offsets[:-1]
-        window[ok, k - 1 - j] = paths.touches[idx[ok]]
-    return window
-
-
-def select_order(
-    paths: PathTable, *, max_order: int = 4, folds: int = 5, seed: int = 0, collapse: bool = True
-) -> tuple[int, dict[int, float]]:
-    """Pick the order with the lowest cross-validated conversion log loss.
-
-    Journeys are dealt to ``folds`` folds at random (counts rounded to whole
-    journeys, seeded); ties go to the lower order.
-    """
-    rng = np.random.default_rng(seed)
-    conv = _deal(rng, np.rint(paths.conversions).astype(np.int64), folds)
-    null = _deal(rng, np.rint(paths.nulls).astype(np.int64), folds)
-    avg_value = np.divide(paths.value, paths.conversions, out=np.zeros(paths.n_rows),
-                          where=paths.conversions > 0)
-    scores: dict[int, float] = {}
-    for k in range(1, max_order + 1):
-        losses = []
-        for f in range(folds):
-            test = paths.with_counts(conv[:, f], null[:, f], conv[:, f] * avg_value)
-            rest_c, rest_n = conv.sum(axis=1) - conv[:, f], null.sum(axis=1) - null[:, f]
-            train = paths.with_counts(rest_c, rest_n, rest_c * avg_value)
-            losses.append(conversion_log_loss(train, test, k, collapse))
-        scores[k] = float(np.mean(losses))
-    best = min(scores, key=lambda k: (round(scores[k], 12), k))
-    return best, scores
-
-
-def _deal(rng: np.random.Generator, counts: NDArray[np.int64], folds: int) -> NDArray[np.float64]:
-    """Split each count uniformly at random over ``folds`` folds."""
-    return rng.multinomial(counts, np.full(folds, 1.0 / folds)).astype(np.float64)
-
-
 class Markov(AttributionModel):
     """Markov-chain attribution of order ``k`` with exact removal effects.
 
@@ -526,6 +305,8 @@ class Markov(AttributionModel):
 
     def _resolve_order(self, paths: PathTable) -> tuple[int, dict[int, float] | None]:
         if self.order == "auto":
+            from attribution.markov_order import select_order
+
             return select_order(paths, max_order=self.max_order, seed=self.seed,
                                 collapse=self.collapse_repeats)
         assert isinstance(self.order, int)

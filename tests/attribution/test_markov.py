@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attribution import markov
+from attribution import absorbing, markov
 from attribution.errors import NotFittedError, ParameterError
 from attribution.markov import Markov, build_chain, removal_effects
 from attribution.paths import PathTable
@@ -133,13 +133,13 @@ def test_solvers_agree(paths, order):
     rhs = np.column_stack([conv, value])
     keep = np.ones((chain.n_states + 1, chain.n_channels + 1), dtype=bool)
     keep[:, 1:] = ~chain.contains.toarray()
-    dense = markov._dense_absorption(q, rhs, keep)
-    swept = markov._forward_sweep(q, rhs, keep)
+    dense = absorbing._dense_absorption(q, rhs, keep)
+    swept = absorbing._forward_sweep(q, rhs, keep)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(markov, "DENSE_LIMIT", 1)  # every multi-state component propagates
-        propagated = markov._forward_sweep(q, rhs, keep)
-        patch.setattr(markov, "MAX_STEPS", 1)  # and falls back to sparse LU at once
-        factorised = markov._forward_sweep(q, rhs, keep)
+        patch.setattr(absorbing, "DENSE_LIMIT", 1)  # every multi-state component propagates
+        propagated = absorbing._forward_sweep(q, rhs, keep)
+        patch.setattr(absorbing, "MAX_STEPS", 1)  # and falls back to sparse LU at once
+        factorised = absorbing._forward_sweep(q, rhs, keep)
     np.testing.assert_allclose(swept, dense, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(propagated, dense, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(factorised, dense, rtol=1e-10, atol=1e-12)
