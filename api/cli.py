@@ -55,12 +55,19 @@ def write_outputs(outputs: dict[Path, bytes]) -> None:
             staged.append((temporary, target))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600
         for temporary, target in staged:
             os.replace(temporary, target)
     finally:
         for temporary, _ in staged:
             if os.path.exists(temporary):
                 os.unlink(temporary)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def main(argv: Sequence[str] | None = None) -> int:

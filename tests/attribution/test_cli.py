@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -205,3 +207,15 @@ def test_console_script_is_installed():
     completed = subprocess.run([script, "--version"], capture_output=True, text=True, check=False)
     assert completed.returncode == 0
     assert completed.stdout.startswith("spendwise ")
+
+
+def test_outputs_follow_the_umask(good_csv, tmp_path, capsys):
+    """Written reports get the usual permissions, not the 0600 of a temporary file."""
+    out = tmp_path / "report.json"
+    previous = os.umask(0o022)
+    try:
+        code, _, _ = run(["attribute", good_csv, "-o", out], capsys)
+    finally:
+        os.umask(previous)
+    assert code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
