@@ -1,0 +1,35 @@
+"""Exceptions raised by the optimizer package.
+
+Every error a user can cause derives from :class:`OptimizerError`; the leaves
+also subclass the builtin that describes them.
+"""
+
+from __future__ import annotations
+
+
+class OptimizerError(Exception):
+    """Base class of every error raised by :mod:`optimizer`."""
+
+
+class InputError(OptimizerError, ValueError):
+    """Spend, outcome, control or lift-test data is malformed or inconsistent."""
+
+
+class ParameterError(OptimizerError, ValueError):
+    """A setting is out of range or unknown."""
+
+
+class InfeasibleError(OptimizerError, ValueError):
+    """The constraints of a plan cannot all hold; the message names the conflict."""
+
+
+class NotConvergedError(OptimizerError, RuntimeError):
+    """A plan was asked of a model whose sampler did not converge."""
+
+
+class NotFittedError(OptimizerError, AttributeError):
+    """A model was used before :meth:`fit` was called."""
+
+
+class SolverError(OptimizerError, RuntimeError):
+    """Every solver failed to find a certified solution."""
