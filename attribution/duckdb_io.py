@@ -1,0 +1,257 @@
+"""DuckDB plumbing for the journey builder: connections, input files and outputs.
+
+Input files are scanned in place (CSV or Parquet); their fields are cleaned in
+SQL and checked, and the first bad row of a field is reported by its number in
+the file. Outputs are written with ``COPY`` into temporary files beside their
+targets and renamed into place only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+import duckdb
+
+from attribution.errors import InputError
+from attribution.validation import CSV_SUFFIXES, PARQUET_SUFFIXES
+
+#: Every character ``str.strip`` removes, so names are stripped as the path reader does.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+#: Name of each field in the loaded tables.
+COLUMN = {"user_id": "user_id", "timestamp": "ts", "channel": "channel", "value": "value"}
+
+
+#: SQL text of the problem of a bad row, per field.
+PROBLEMS = {
+    "user_id": "'user_id is empty'",
+    "channel": "'channel is empty'",
+    "timestamp": "CASE WHEN {text} IS NULL THEN 'timestamp is empty' "
+                 "ELSE 'timestamp is not an ISO date/time' END",
+    "value": "CASE WHEN {text} IS NULL THEN 'value is empty' "
+             "WHEN {clean} IS NULL OR isnan({clean}) THEN 'value is not a number' "
+             "WHEN isinf({clean}) THEN 'value is infinite' ELSE 'value is negative' END",
+}
+
+
+@contextmanager
+def connect(
+    memory_limit: str, temp_directory: str | Path | None, threads: int | None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB with a memory limit, a spill directory and UTC as time zone."""
+    own = temp_directory is None
+    spill = tempfile.mkdtemp(prefix="spendwise-duckdb-") if own else str(temp_directory)
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": memory_limit,
+        "temp_directory": spill,
+        "threads": threads or os.cpu_count() or 1,
+        "preserve_insertion_order": False,
+    }
+    try:
+        try:
+            con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise InputError(f"DuckDB settings: {first_line(exc)}") from None
+        with con:
+            con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+            yield con
+    finally:
+        if own:
+            shutil.rmtree(spill, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class InputTable:
+    """One input file: where it is, how to read it, and its column and type per field."""
+
+    path: Path
+    parquet: bool
+    delimiter: str = ","
+    columns: dict[str, str] = dataclasses.field(default_factory=dict)
+    types: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def scan(self, *, numbered: bool = False) -> str:
+        """FROM clause reading the file; ``numbered`` adds its 1-based ``row_number_``."""
+        name = literal(self.path)
+        if self.parquet:
+            scan = f"read_parquet({name}, file_row_number = {str(numbered).lower()})"
+            number = "file_row_number + 1"
+        else:  # row_number() follows the file while insertion order is preserved
+            scan = (f"read_csv({name}, header = true, all_varchar = true, skip = 0, "
+                    f"delim = {literal(self.delimiter)}, quote = '\"', escape = '\"', "
+                    "comment = '')")
+            number = "row_number() OVER ()"
+        return f"(SELECT {number} AS row_number_, * FROM {scan})" if numbered else scan
+
+    def clean(self, name: str) -> str:
+        """SQL of a field as stripped text, UTC timestamp or DOUBLE; NULL when unusable."""
+        column, kind = self.columns[name], self.types[name]
+        if name in ("user_id", "channel"):
+            return text_sql(column)
+        if kind == "VARCHAR" and name == "timestamp":
+            return f"CAST(TRY_CAST({text_sql(column)} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        if kind == "VARCHAR":
+            return f"TRY_CAST({text_sql(column)} AS DOUBLE)"
+        if name == "timestamp" and kind.startswith(("DATE", "TIMESTAMP")):
+            return f"CAST({column} AS TIMESTAMP)"
+        if name == "value" and kind.endswith(("INT", "INTEGER", "FLOAT", "DOUBLE", ")")):
+            return f"CAST({column} AS DOUBLE)"  # ")" ends DECIMAL(p, s)
+        expected = "ISO dates/times or timestamps" if name == "timestamp" else "numbers"
+        raise self.fail(f"column '{name}' has type {kind}; expected {expected}")
+
+    def fail(self, message: str) -> InputError:
+        """An input error that names this file."""
+        return InputError(f"{self.path}: {message}")
+
+
+def open_table(
+    con: duckdb.DuckDBPyConnection, source: str | Path, required: Sequence[str],
+    optional: Sequence[str] = (),
+) -> InputTable:
+    """Find an input file's columns (case-insensitive) and their types."""
+    path = Path(source)
+    name = path.name.lower()
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if not name.endswith(PARQUET_SUFFIXES + CSV_SUFFIXES):
+        raise InputError(f"{path}: unknown file type; use .csv, .csv.gz, .tsv, .parquet or .pq")
+    delimiter = "\t" if name.endswith(".tsv") else ","
+    table = InputTable(path, name.endswith(PARQUET_SUFFIXES), delimiter)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {table.scan()}").fetchall()
+    except duckdb.Error as exc:
+        raise table.fail(f"cannot be read ({first_line(exc)})") from None
+    found = {str(row[0]).strip().lower(): (str(row[0]), str(row[1])) for row in described}
+    missing = [name for name in required if name not in found]
+    if missing:
+        names = ", ".join(str(row[0]) for row in described) or "none"
+        raise table.fail(f"missing column '{missing[0]}'; columns found: {names}")
+    fields = [name for name in (*required, *optional) if name in found]
+    quoted = {f: '"' + found[f][0].replace('"', '""') + '"' for f in fields}
+    return replace(table, columns=quoted,
+                   types={f: found[f][1] for f in fields})
+
+
+def copy_options(target: Path) -> str:
+    """COPY options for an output file, by its extension."""
+    name = target.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "FORMAT parquet"
+    if name.endswith(CSV_SUFFIXES):
+        delimiter = "\t" if name.endswith(".tsv") else ","
+        compression = "gzip" if name.endswith(".gz") else "none"
+        return f"FORMAT csv, HEADER true, DELIMITER '{delimiter}', COMPRESSION {compression}"
+    raise InputError(f"{target}: unknown file type; use .csv, .csv.gz, .tsv, .parquet or .pq")
+
+
+@contextmanager
+def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
+    """Temporary files next to the targets, renamed onto them only if the block succeeds."""
+    temporaries = [t.with_name(f".{t.name}.{uuid.uuid4().hex}.part") for t in targets]
+    try:
+        yield temporaries
+        for temporary, target in zip(temporaries, targets, strict=True):
+            os.replace(temporary, target)
+    finally:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+
+
+def write_query(con: duckdb.DuckDBPyConnection, query: str, temporary: Path, target: Path) -> int:
+    """COPY a query to a file; return the number of rows written."""
+    copy = f"COPY ({query}) TO {literal(temporary)} ({copy_options(target)})"
+    return int(fetch_one(con, copy)[0])
+
+
+def load_table(
+    con: duckdb.DuckDBPyConnection, table: InputTable, name: str, extra: str = ""
+) -> int:
+    """Load a file's cleaned fields into a temporary table, check them, count the rows."""
+    fields = list(table.columns)
+    select = ", ".join(f"{table.clean(field)} AS {COLUMN[field]}" for field in fields)
+    try:
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}{extra} FROM {table.scan()}")
+    except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException) as exc:
+        raise table.fail(f"cannot be read ({first_line(exc)})") from None
+    counts = ", ".join(
+        f"count(*) FILTER ({bad_value_sql(field, COLUMN[field])})" for field in fields
+    )
+    rows, *bad = fetch_one(con, f"SELECT count(*), {counts} FROM {name}")
+    if rows == 0:
+        raise table.fail("the table has no rows")
+    for field, count in zip(fields, bad, strict=True):
+        if count:
+            fail_row(con, table, field, int(count))
+    return int(rows)
+
+
+def bad_value_sql(field: str, clean: str) -> str:
+    """SQL test of a bad cleaned value."""
+    if field == "value":
+        return f"coalesce(NOT isfinite({clean}) OR {clean} < 0, true)"
+    return f"{clean} IS NULL"
+
+
+def fail_row(con: duckdb.DuckDBPyConnection, table: InputTable, field: str, count: int) -> NoReturn:
+    """Raise for the first of ``count`` rows with a bad value of ``field``."""
+    column, clean = table.columns[field], table.clean(field)
+    problem = PROBLEMS[field].format(text=text_sql(column), clean=clean)
+    row, raw, message = first_row(con, table, bad_value_sql(field, clean),
+                                   f"CAST({column} AS VARCHAR), {problem}")
+    shown = f" ({raw!r})" if raw is not None and raw.strip() else ""
+    more = f"; {count - 1} more rows have a bad {field}" if count > 1 else ""
+    raise table.fail(f"row {row}: {message}{shown}{more}")
+
+
+def first_row(
+    con: duckdb.DuckDBPyConnection, table: InputTable, condition: str, columns: str
+) -> tuple[Any, ...]:
+    """Row number and ``columns`` of the first row of a file that meets ``condition``."""
+    con.execute("SET preserve_insertion_order = true")
+    return fetch_one(con, f"SELECT row_number_, {columns} FROM {table.scan(numbered=True)} "
+                f"WHERE {condition} ORDER BY row_number_ LIMIT 1")
+
+
+def fetch_one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
+    row = con.execute(query).fetchone()
+    assert row is not None
+    return row
+
+
+def literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def first_line(exc: BaseException) -> str:
+    """The gist of a DuckDB error: its first lines, up to a list or the query excerpt."""
+    lines: list[str] = []
+    for line in filter(None, map(str.strip, str(exc).splitlines())):
+        if line.startswith("LINE ") or line.endswith(":") or len(lines) == 3:
+            break
+        lines.append(line)
+    return "; ".join(lines) or type(exc).__name__
+
+
+def text_sql(column: str) -> str:
+    """SQL of a column as stripped text, NULL when empty.
+
+    Trimming a set of characters is slow in DuckDB, so only values that start or end
+    with white space are trimmed.
+    """
+    text = f"CAST({column} AS VARCHAR)"
+    edge = literal(f"^[{WHITESPACE}]|[{WHITESPACE}]$")
+    trimmed = f"trim({text}, {literal(WHITESPACE)})"
+    return f"NULLIF(CASE WHEN regexp_matches({text}, {edge}) THEN {trimmed} ELSE {text} END, '')"
