@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
+from threadpoolctl import threadpool_limits
 
 #: Chains, and strongly connected components, up to this many states are
 #: solved with a dense LU factorisation.
@@ -38,9 +39,12 @@ def absorbed_from_start(
     the walk's expected visits are pushed from ``(start)`` through the strongly
     connected components in topological order (:func:`_forward_sweep`).
     """
-    if keep.shape[0] <= DENSE_LIMIT:
-        return _dense_absorption(q, rhs, keep)
-    return _forward_sweep(q, rhs, keep)
+    # The dense solves are small: BLAS threads only add contention, and stall
+    # badly when the other cores are busy.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if keep.shape[0] <= DENSE_LIMIT:
+            return _dense_absorption(q, rhs, keep)
+        return _forward_sweep(q, rhs, keep)
 
 
 def _component_levels(q: sp.csr_array, comp: NDArray[np.int64], n_comp: int) -> NDArray[np.int64]:

@@ -3,7 +3,7 @@
 Generates a Parquet touch table (default 10 million rows, 12 channels, users with
 about five touches each over 90 days) and a conversion table (3% of the users
 convert, a fifth of them twice), then times ``build_journeys`` in a child process
-and reads that process's peak resident memory (``ru_maxrss``), which includes
+and reads that process's peak resident memory (``VmHWM``), which includes
 DuckDB's native allocations.
 
 Run: ``/work/venv/bin/python -m benchmarks.paths [--rows N] [--seed S]``.
@@ -36,10 +36,12 @@ _START_US = int(np.datetime64("2024-01-01T00:00:00", "us").astype(np.int64))
 _SPAN_US = DAYS * 86_400_000_000
 
 _CHILD = """
-import json, resource, sys
+import json, sys
 from attribution.journeys import build_journeys
 summary = build_journeys(**json.loads(sys.argv[1]))
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+# VmHWM is this process's own peak; ru_maxrss would carry the parent's over from fork.
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+peak_mb = int(status.split()[0]) / 1024  # kB
 print(json.dumps(summary.to_dict() | {"peak_rss_mb": peak_mb}))
 """
 
