@@ -28,7 +28,8 @@ def path_tables(
     if sum(conversions) == 0:
         conversions[0] = 1.0
     nulls = [n if c + n > 0 else 1.0 for c, n in zip(conversions, nulls, strict=True)]
-    value = [c * draw(st.floats(0, 100, allow_nan=False)) for c in conversions]
+    value = [c * draw(st.floats(0, 100, allow_nan=False, allow_subnormal=False))
+             for c in conversions]
     return PathTable.from_sequences(paths, conversions, nulls, value)
 
 
