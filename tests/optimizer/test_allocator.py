@@ -542,7 +542,10 @@ def test_channel_order_does_not_matter(engine, data):
                                                                            **kwargs)
     two = BudgetAllocator(flipped, engine=engine, horizon_weeks=weeks).solve(request.budget,
                                                                              **kwargs)
-    assert two.objective_value == pytest.approx(one.objective_value, rel=1e-9)
+    # Water filling is exact to rounding; the interior-point solver is certified to 1e-6
+    # and in practice agrees to ~1e-9 in KPI.
+    assert two.objective_value == pytest.approx(
+        one.objective_value, rel=1e-9 if engine == "separable" else 1e-7)
     # A conic optimum is flat: spend agrees to ~1e-5 of the budget when KPI agrees to 1e-11.
     tolerance = 2e-6 if engine == "separable" else 1e-4
     np.testing.assert_allclose(two.weekly_spend[order], one.weekly_spend,
