@@ -18,6 +18,8 @@ from typing import NoReturn, TextIO
 from attribution import __version__
 from attribution import cli as attribution_cli
 from attribution.errors import AttributionError
+from optimizer import cli as optimizer_cli
+from optimizer.errors import OptimizerError
 
 EXIT_USAGE = 2
 
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=OneLineParser)
     attribution_cli.register(commands, write_outputs)
+    optimizer_cli.register(commands, write_outputs)
     return parser
 
 
@@ -80,8 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
+            # nutpie compiles the model with numba; PyTensor's C BLAS is not used.
+            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
             return int(args.handler(args, write_outputs))
-    except AttributionError as exc:
+    except (AttributionError, OptimizerError) as exc:
         print(f"spendwise: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

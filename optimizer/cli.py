@@ -1,0 +1,388 @@
+"""The ``spendwise fit``, ``curves``, ``plan`` and ``forecast`` commands.
+
+The commands parse options, call the optimizer package and write outputs.
+Reports are rendered in memory and moved into place together at the end, so
+a failed run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.curves import CURVES
+from optimizer.errors import InputError, ParameterError
+from optimizer.posterior import ResponseDraws
+
+Writer = Callable[[dict[Path, bytes]], None]
+FORMATS = ("json", "csv", "table")
+OBJECTIVES = ("conversions", "revenue", "profit", "cvar", "min_spend")
+
+
+def register(commands: Any, write_outputs: Writer) -> None:
+    """Add the optimizer commands to the ``spendwise`` sub-command parser."""
+    _register_fit(commands)
+    curves = commands.add_parser("curves", help="response curves of a fitted model",
+                                 description="Weekly KPI and marginal ROMI per channel on a "
+                                             "spend grid, with 5/50/95% bands.")
+    curves.add_argument("model", type=Path, help="fitted model file (from spendwise fit)")
+    curves.add_argument("--format", choices=("json", "csv"), default="json", dest="fmt")
+    curves.add_argument("-o", "--output", type=Path, help="write here, not stdout")
+    curves.add_argument("--plot", type=Path, help="chart of the curves (.png or .svg)")
+    curves.set_defaults(handler=run_curves)
+    _register_plan(commands)
+    _register_forecast(commands)
+
+
+def _register_fit(commands: Any) -> None:
+    fit = commands.add_parser(
+        "fit", help="fit Bayesian response curves of spend to conversions",
+        description="Fit weekly response curves (adstock + saturation, PyMC/NUTS) to spend "
+                    "and outcomes, and save the fitted model to one file.")
+    fit.add_argument("--spend", type=Path, required=True, help="date, channel, spend")
+    fit.add_argument("--outcomes", type=Path, required=True,
+                     help="date, conversions[, revenue]")
+    fit.add_argument("--controls", type=Path, help="date, <numeric columns>")
+    fit.add_argument("--lift-tests", type=Path,
+                     help="channel, spend_before, spend_after, lift, lift_sd (weekly)")
+    fit.add_argument("--attribution-prior", type=Path, metavar="REPORT.json",
+                     help="a spendwise attribute JSON report centring the media shares")
+    fit.add_argument("--prior-width", type=float, help="width of the attribution prior")
+    fit.add_argument("--kpi", choices=("conversions", "revenue"), default="conversions")
+    fit.add_argument("--curve", choices=list(CURVES), default="exponential")
+    fit.add_argument("--value-per-conversion", type=float,
+                     help="revenue per conversion, for plans in revenue or profit")
+    fit.add_argument("--max-lag", type=int, default=8, help="adstock length in weeks")
+    fit.add_argument("--fourier-order", type=int, default=2, help="yearly seasonality terms")
+    fit.add_argument("--draws", type=int, default=1000)
+    fit.add_argument("--tune", type=int, default=1000)
+    fit.add_argument("--chains", type=int, default=2)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--sampler", choices=("nutpie", "pymc", "numpyro"), default=None)
+    fit.add_argument("--holdout-weeks", type=int, default=0,
+                     help="last weeks kept out of the fit to score forecasts")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
+    fit.set_defaults(handler=run_fit)
+
+
+def _register_plan(commands: Any) -> None:
+    plan = commands.add_parser(
+        "plan", help="propose a budget allocation",
+        description="Allocate a budget over channels to maximise the objective on the "
+                    "model's posterior draws, as a certified global optimum.")
+    plan.add_argument("model", type=Path, help="fitted model file")
+    plan.add_argument("--budget", type=float, help="spend over the whole horizon")
+    plan.add_argument("--budget-mode", choices=("equal", "cap"),
+                      help="spend exactly the budget or at most (default: equal; cap for "
+                           "profit and min_spend)")
+    plan.add_argument("--horizon-weeks", type=int, default=4)
+    plan.add_argument("--objective", choices=OBJECTIVES, default="conversions")
+    plan.add_argument("--alpha", type=float, default=0.1, help="CVaR level (default 0.1)")
+    plan.add_argument("--target", type=float, help="KPI over the horizon, for min_spend")
+    plan.add_argument("--per-week", action="store_true",
+                      help="a spend per channel and week, with adstock carryover")
+    plan.add_argument("--current", type=Path, help="current weekly spend: channel, spend")
+    plan.add_argument("--bounds", type=Path, help="weekly limits: channel, min, max")
+    plan.add_argument("--max-change", type=float,
+                      help="largest relative change against current (0.3 = +-30%%)")
+    plan.add_argument("--lock", action="append", default=[], metavar="CHANNEL",
+                      help="keep a channel at its current spend (repeatable)")
+    plan.add_argument("--romi-floor", type=float, help="minimum (revenue - spend) / spend")
+    plan.add_argument("--max-spend-multiple", type=float, default=1.5,
+                      help="cap per channel as a multiple of its largest weekly spend")
+    plan.add_argument("--allow-unconverged", action="store_true",
+                      help="plan even if the model's sampler did not converge")
+    plan.add_argument("--format", choices=FORMATS, default="json", dest="fmt")
+    plan.add_argument("-o", "--output", type=Path)
+    plan.add_argument("--plot", type=Path, help="current against proposed (.png or .svg)")
+    plan.set_defaults(handler=run_plan)
+
+
+def _register_forecast(commands: Any) -> None:
+    fc = commands.add_parser(
+        "forecast", help="ROMI forecast of an allocation",
+        description="Distribution of conversions, revenue and ROMI of an allocation over the "
+                    "horizon, per channel and in total, against the current allocation.")
+    fc.add_argument("model", type=Path, help="fitted model file")
+    fc.add_argument("--allocation", type=Path, required=True,
+                    help="channel, spend (weekly) or week, channel, spend (week by week)")
+    fc.add_argument("--horizon-weeks", type=int, default=4)
+    fc.add_argument("--allow-unconverged", action="store_true")
+    fc.add_argument("--format", choices=FORMATS, default="json", dest="fmt")
+    fc.add_argument("-o", "--output", type=Path)
+    fc.set_defaults(handler=run_forecast)
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+def run_fit(args: argparse.Namespace, write_outputs: Writer) -> int:
+    """Fit the response model and save it."""
+    from optimizer.data import MediaData
+    from optimizer.response_model import ResponseModel
+
+    if args.output.suffix.lower() not in (".nc", ".spendwise", ".model", ".zip"):
+        raise ParameterError(f"{args.output}: expected a .nc model file")
+    data = MediaData.from_files(args.spend, args.outcomes, controls=args.controls,
+                                lift_tests=args.lift_tests)
+    settings: dict[str, Any] = {
+        "kpi": args.kpi, "curve": args.curve, "max_lag": args.max_lag,
+        "fourier_order": args.fourier_order, "draws": args.draws, "tune": args.tune,
+        "chains": args.chains, "seed": args.seed, "holdout_weeks": args.holdout_weeks,
+        "progressbar": not args.quiet,
+    }
+    optional = {"sampler": args.sampler, "value_per_conversion": args.value_per_conversion,
+                "prior_width": args.prior_width}
+    settings.update({k: v for k, v in optional.items() if v is not None})
+    if args.attribution_prior is not None:
+        settings["attribution_prior"] = _read_json(args.attribution_prior)
+    model = ResponseModel(**settings).fit(data)
+    staged = args.output.with_name(f".{args.output.name}.staged")
+    try:
+        model.save(staged)
+        write_outputs({args.output: staged.read_bytes()})
+    finally:
+        staged.unlink(missing_ok=True)
+    result = model.result_.to_dict()
+    shown = ("max_r_hat", "min_ess_bulk", "divergences", "r2", "mape", "holdout_mape",
+             "holdout_coverage_90", "seconds")
+    print(f"spendwise: fit {result.get('status', '')}: " + ", ".join(
+        f"{k} {result[k]:.4g}" if isinstance(result[k], float) else f"{k} {result[k]}"
+        for k in shown if result.get(k) is not None), file=sys.stderr)
+    return 0
+
+
+def run_curves(args: argparse.Namespace, write_outputs: Writer) -> int:
+    """Write the model's response curves."""
+    model = _load(args.model)
+    curves = model.curves()
+    text = (json.dumps(curves.to_dict(), indent=2, ensure_ascii=False) + "\n"
+            if args.fmt == "json" else _csv(curves.to_frame()))
+    outputs: dict[Path, bytes] = {}
+    if args.plot is not None:
+        _check_chart(args.plot)
+        staged = args.plot.with_name(f".{args.plot.stem}.staged{args.plot.suffix}")
+        try:
+            model.plot_curves(staged)
+            outputs[args.plot] = staged.read_bytes()
+        finally:
+            staged.unlink(missing_ok=True)
+    return _emit(text, args.output, outputs, write_outputs)
+
+
+def run_plan(args: argparse.Namespace, write_outputs: Writer) -> int:
+    """Solve the budget problem and report the plan."""
+    from optimizer.allocator import BudgetAllocator
+
+    model = _load(args.model)
+    model.require_converged(allow=args.allow_unconverged)
+    draws = model.response_draws()
+    if args.current is not None:
+        draws = replace(draws, current=_weekly_spend(args.current, draws))
+    allocator = BudgetAllocator(
+        draws, mode="per_week" if args.per_week else "steady", objective=args.objective,
+        horizon_weeks=args.horizon_weeks, alpha=args.alpha,
+        max_spend_multiple=args.max_spend_multiple)
+    plan = allocator.solve(
+        args.budget, bounds=_bounds(args.bounds, draws) if args.bounds else None,
+        max_change=args.max_change, locked=_known(args.lock, draws, "--lock"),
+        romi_floor=args.romi_floor, target=args.target, budget_mode=args.budget_mode)
+    payload = plan.to_dict()
+    outputs: dict[Path, bytes] = {}
+    if args.plot is not None:
+        _check_chart(args.plot)
+        from optimizer.charts import plan_chart
+
+        outputs[args.plot] = plan_chart(plan, args.plot.suffix.lower().lstrip("."))
+    return _emit(_render(payload, args.fmt), args.output, outputs, write_outputs)
+
+
+def run_forecast(args: argparse.Namespace, write_outputs: Writer) -> int:
+    """Forecast an allocation against the current one."""
+    from optimizer.forecast import compare, forecast
+
+    model = _load(args.model)
+    model.require_converged(allow=args.allow_unconverged)
+    draws = model.response_draws()
+    allocation = _allocation(args.allocation, draws)
+    proposed = forecast(draws, allocation, horizon_weeks=args.horizon_weeks)
+    comparison = compare(draws, "current", allocation, horizon_weeks=args.horizon_weeks)
+    payload = {"forecast": proposed.to_dict(), "against_current": comparison.to_dict()}
+    return _emit(_render(payload, args.fmt), args.output, {}, write_outputs)
+
+
+# -- inputs and outputs -------------------------------------------------------------------------
+
+
+def _load(path: Path) -> Any:
+    from optimizer.response_model import ResponseModel
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file")
+    return ResponseModel.load(path)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable JSON report ({exc})") from None
+
+
+def _read_frame(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    frame = (pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq")
+             else pd.read_csv(path))
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column '{missing[0]}'; columns found: "
+                         f"{', '.join(frame.columns) or 'none'}")
+    for column in required[1:] if required[0] == "channel" else required:
+        if column in ("channel", "week"):
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(values.isna() | (values < 0))
+        if len(bad):
+            raise InputError(f"{path}: row {bad[0] + 1}: {column} must be a non-negative "
+                             f"number, got {frame[column].iloc[bad[0]]!r}")
+        frame[column] = values.astype(float)
+    return frame
+
+
+def _known(names: list[str], draws: ResponseDraws, field: str) -> list[str]:
+    unknown = [n for n in names if n not in draws.channels]
+    if unknown:
+        raise InputError(f"{field}: unknown channel {unknown[0]!r}; the model has "
+                         f"{', '.join(draws.channels)}")
+    return names
+
+
+def _weekly_spend(path: Path, draws: ResponseDraws) -> np.ndarray:
+    frame = _read_frame(path, ("channel", "spend"))
+    _known([str(c) for c in frame["channel"]], draws, str(path))
+    spend = dict(zip(frame["channel"].astype(str), frame["spend"], strict=True))
+    return np.array([spend.get(c, 0.0) for c in draws.channels])
+
+
+def _bounds(path: Path, draws: ResponseDraws) -> dict[str, tuple[float | None, float | None]]:
+    frame = pd.read_csv(path) if path.is_file() else None
+    if frame is None:
+        raise InputError(f"{path}: no such file")
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if "channel" not in frame.columns or not {"min", "max"} & set(frame.columns):
+        raise InputError(f"{path}: expected columns channel, min, max")
+    _known([str(c) for c in frame["channel"]], draws, str(path))
+    bounds: dict[str, tuple[float | None, float | None]] = {}
+    for row, record in enumerate(frame.to_dict("records"), start=1):
+        limits: list[float | None] = []
+        for side in ("min", "max"):
+            value = record.get(side)
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                limits.append(None)
+                continue
+            number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+            if pd.isna(number) or number < 0:
+                raise InputError(f"{path}: row {row}: {side} must be a non-negative number, "
+                                 f"got {value!r}")
+            limits.append(float(number))
+        bounds[str(record["channel"])] = (limits[0], limits[1])
+    return bounds
+
+
+def _allocation(path: Path, draws: ResponseDraws) -> np.ndarray:
+    frame = _read_frame(path, ("channel", "spend"))
+    _known([str(c) for c in frame["channel"]], draws, str(path))
+    if "week" not in frame.columns:
+        return _weekly_spend(path, draws)
+    weeks = sorted(frame["week"].unique())
+    schedule = np.zeros((len(weeks), draws.n_channels))
+    index = {c: i for i, c in enumerate(draws.channels)}
+    position = {w: i for i, w in enumerate(weeks)}
+    for record in frame.to_dict("records"):
+        schedule[position[record["week"]], index[str(record["channel"])]] += record["spend"]
+    return schedule
+
+
+def _check_chart(path: Path) -> None:
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise ParameterError(f"{path}: expected a .png or .svg file")
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    from attribution.report import to_csv
+
+    return to_csv(frame)
+
+
+def _render(payload: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    body = payload.get("forecast", payload)
+    if fmt == "csv":
+        return _csv(pd.json_normalize(body["channels"]))
+    return _table(payload, body)
+
+
+def _band(stats: dict[str, Any] | None, scale: float = 1.0, digits: int = 0) -> str:
+    """``median [p05, p95]`` of an interval dictionary."""
+    if not stats or stats.get("p50") is None:
+        return "-"
+    return (f"{scale * stats['p50']:,.{digits}f} "
+            f"[{scale * stats['p05']:,.{digits}f}, {scale * stats['p95']:,.{digits}f}]")
+
+
+def _table(payload: dict[str, Any], body: dict[str, Any]) -> str:
+    """A terminal table of a plan or forecast: spend, change, KPI and ROMI with 90% bands."""
+    rows = []
+    for c in body["channels"]:
+        row = {"channel": c["channel"], "spend": f"{c['spend']:,.0f}"}
+        if "current_spend" in c:
+            row["current"] = f"{c['current_spend']:,.0f}"
+            row["change"] = f"{c['change']:+,.0f}"
+        row["kpi median [5%, 95%]"] = _band(c.get("kpi"))
+        row["ROMI median [5%, 95%]"] = _band(c.get("romi"), 100.0) + " %"
+        row["marginal ROMI"] = _band(c.get("marginal_romi"), 100.0) + " %"
+        rows.append(row)
+    with pd.option_context("display.unicode.east_asian_width", True, "display.width", 200):
+        lines = [pd.DataFrame(rows).to_string(index=False)]
+    total = body.get("total", {})
+    if total:
+        lines.append(f"total spend {total.get('spend', 0):,.0f}; kpi {_band(total.get('kpi'))}; "
+                     f"ROMI {_band(total.get('romi'), 100.0)} %")
+    if "shadow_price" in payload:
+        shadow = payload["shadow_price"]
+        value = shadow.get("value") if isinstance(shadow, dict) else shadow
+        certificate = payload.get("certificate", {})
+        lines.append(f"objective {payload.get('objective')}, status {payload.get('status')}; "
+                     f"shadow price of the budget {value:.6g}; probability of beating the "
+                     f"current allocation {payload.get('prob_beats_current', 0):.1%}; "
+                     f"relative duality gap {certificate.get('gap_rel', float('nan')):.2g}")
+    comparison = payload.get("against_current")
+    if comparison:
+        gain = comparison["difference"]
+        lines.append(f"against current: kpi {_band(gain['kpi'])}, profit {_band(gain['profit'])}")
+        beats = ", ".join(f"{k} {v:.1%}" for k, v in
+                          comparison["prob_proposed_beats_current"].items())
+        lines.append(f"probability of beating the current allocation: {beats}")
+    return "\n".join(lines) + "\n"
+
+
+def _emit(text: str, output: Path | None, outputs: dict[Path, bytes],
+          write_outputs: Writer) -> int:
+    if output is not None:
+        outputs = {output: text.encode("utf-8"), **outputs}
+    write_outputs(outputs)
+    if output is None:
+        sys.stdout.write(text)
+    return 0
