@@ -84,6 +84,21 @@ def render(results: Sequence[AttributionResult], fmt: str) -> str:
     return to_table(results)
 
 
+def figure_bytes(fig: Any, fmt: str, dpi: int = 120) -> bytes:
+    """A matplotlib figure as PNG or SVG bytes, closed afterwards.
+
+    No creation date or software version is embedded and SVG ids are salted
+    with a constant, so the same chart gives the same bytes.
+    """
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    fig.savefig(buffer, format=fmt, metadata=metadata, dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 #: Fonts tried, in order, for channel names outside Latin script.
 FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei",
                   "Droid Sans Fallback", "Source Han Sans SC")
@@ -140,8 +155,4 @@ def plot_comparison(results: Sequence[AttributionResult], fmt: str = "png") -> b
         ax.legend(loc="lower right", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(buffer, format=fmt, metadata=metadata, dpi=120)
-        plt.close(fig)
-    return buffer.getvalue()
+        return figure_bytes(fig, fmt)

@@ -5,7 +5,6 @@ Rendered to bytes (PNG or SVG) so that callers write files atomically.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ def plan_chart(plan: Any, fmt: str = "png") -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from attribution.report import chart_fonts
+    from attribution.report import chart_fonts, figure_bytes
 
     proposed, current = plan.forecast, plan.current
     channels = list(proposed.channels)
@@ -44,8 +43,4 @@ def plan_chart(plan: Any, fmt: str = "png") -> bytes:
             ax.grid(axis="x", alpha=0.3)
         fig.suptitle(f"Plan ({plan.objective}): current against proposed")
         fig.tight_layout()
-        buffer = io.BytesIO()
-        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(buffer, format=fmt, metadata=metadata, dpi=120)
-        plt.close(fig)
-    return buffer.getvalue()
+        return figure_bytes(fig, fmt)

@@ -10,7 +10,6 @@ weekly spend, ``v_c`` the value per unit of KPI.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,7 +137,7 @@ def plot_response_curves(curves: ResponseCurves, fmt: str = "png") -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from attribution.report import chart_fonts
+    from attribution.report import chart_fonts, figure_bytes
 
     n = len(curves.channels)
     cols = min(n, 4)
@@ -159,8 +158,4 @@ def plot_response_curves(curves: ResponseCurves, fmt: str = "png") -> bytes:
             ax.set_visible(False)
         axes.flat[0].legend(fontsize=7)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(buffer, format=fmt, metadata=metadata, dpi=110)
-        plt.close(fig)
-    return buffer.getvalue()
+        return figure_bytes(fig, fmt, dpi=110)
