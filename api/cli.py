@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"spendwise {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=OneLineParser)
-    attribution_cli.register(commands, write_outputs)
-    optimizer_cli.register(commands, write_outputs)
+    attribution_cli.register(commands)
+    optimizer_cli.register(commands)
     return parser
 
 

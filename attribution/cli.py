@@ -28,7 +28,7 @@ from attribution.shapley import VALUE_FUNCTIONS
 Writer = Callable[[dict[Path, bytes]], None]
 
 
-def register(commands: Any, write_outputs: Writer) -> None:
+def register(commands: Any) -> None:
     """Add the attribution commands to the ``spendwise`` sub-command parser."""
     paths = commands.add_parser(
         "paths", help="turn raw touchpoints and conversions into journeys",

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -327,6 +327,16 @@ class Markov(AttributionModel):
         self._structure = (paths, prepared)
         return prepared
 
+    def fit(self, paths: PathTable) -> Self:
+        """Attribute ``paths``; also keeps the chain, its counts and the removal effects."""
+        super().fit(paths)
+        _, self.chain_, _ = self._prepared(paths)
+        self.counts_ = self.chain_.counts(paths.conversions + paths.nulls, paths.conversions,
+                                          paths.nulls, paths.value)
+        self.separator_ = paths.separator
+        self.removal_effects_ = pd.Series(self.result_.details["removal_effects"])
+        return self
+
     def _credit(self, paths: PathTable) -> Credit:
         walked, chain, info = self._prepared(paths)
         counts = chain.counts(paths.conversions + paths.nulls, paths.conversions, paths.nulls,
@@ -343,8 +353,6 @@ class Markov(AttributionModel):
             sp.csr_array(present.multiply(paths.value[:, None]) * effects.value),
             paths.value, value_total,
         )
-        self.chain_, self.counts_, self.separator_ = chain, counts, paths.separator
-        self.removal_effects_ = pd.Series(effects.conversions, index=list(paths.channels))
         details = {
             **info,
             "n_states": chain.n_states,

@@ -27,7 +27,7 @@ FORMATS = ("json", "csv", "table")
 OBJECTIVES = ("conversions", "revenue", "profit", "cvar", "min_spend")
 
 
-def register(commands: Any, write_outputs: Writer) -> None:
+def register(commands: Any) -> None:
     """Add the optimizer commands to the ``spendwise`` sub-command parser."""
     _register_fit(commands)
     curves = commands.add_parser("curves", help="response curves of a fitted model",
@@ -238,19 +238,25 @@ def _read_json(path: Path) -> Any:
         raise InputError(f"{path}: not a readable JSON report ({exc})") from None
 
 
-def _read_frame(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+def _open_frame(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet file with lower-case, stripped column names."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     frame = (pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq")
              else pd.read_csv(path))
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
+
+
+def _read_frame(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A file with the required columns; the ones besides channel and week are
+    non-negative numbers."""
+    frame = _open_frame(path)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing column '{missing[0]}'; columns found: "
                          f"{', '.join(frame.columns) or 'none'}")
-    for column in required[1:] if required[0] == "channel" else required:
-        if column in ("channel", "week"):
-            continue
+    for column in (c for c in required if c not in ("channel", "week")):
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = np.flatnonzero(values.isna() | (values < 0))
         if len(bad):
@@ -269,17 +275,17 @@ def _known(names: list[str], draws: ResponseDraws, field: str) -> list[str]:
 
 
 def _weekly_spend(path: Path, draws: ResponseDraws) -> np.ndarray:
-    frame = _read_frame(path, ("channel", "spend"))
+    return _spend_by_channel(_read_frame(path, ("channel", "spend")), path, draws)
+
+
+def _spend_by_channel(frame: pd.DataFrame, path: Path, draws: ResponseDraws) -> np.ndarray:
     _known([str(c) for c in frame["channel"]], draws, str(path))
     spend = dict(zip(frame["channel"].astype(str), frame["spend"], strict=True))
     return np.array([spend.get(c, 0.0) for c in draws.channels])
 
 
 def _bounds(path: Path, draws: ResponseDraws) -> dict[str, tuple[float | None, float | None]]:
-    frame = pd.read_csv(path) if path.is_file() else None
-    if frame is None:
-        raise InputError(f"{path}: no such file")
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame = _open_frame(path)
     if "channel" not in frame.columns or not {"min", "max"} & set(frame.columns):
         raise InputError(f"{path}: expected columns channel, min, max")
     _known([str(c) for c in frame["channel"]], draws, str(path))
@@ -302,9 +308,9 @@ def _bounds(path: Path, draws: ResponseDraws) -> dict[str, tuple[float | None, f
 
 def _allocation(path: Path, draws: ResponseDraws) -> np.ndarray:
     frame = _read_frame(path, ("channel", "spend"))
-    _known([str(c) for c in frame["channel"]], draws, str(path))
     if "week" not in frame.columns:
-        return _weekly_spend(path, draws)
+        return _spend_by_channel(frame, path, draws)
+    _known([str(c) for c in frame["channel"]], draws, str(path))
     weeks = sorted(frame["week"].unique())
     schedule = np.zeros((len(weeks), draws.n_channels))
     index = {c: i for i, c in enumerate(draws.channels)}
