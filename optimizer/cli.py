@@ -62,7 +62,8 @@ def _register_fit(commands: Any) -> None:
                      help="revenue per conversion, for plans in revenue or profit")
     fit.add_argument("--max-lag", type=int, default=8, help="adstock length in weeks")
     fit.add_argument("--fourier-order", type=int, default=2, help="yearly seasonality terms")
-    fit.add_argument("--draws", type=int, default=1000)
+    fit.add_argument("--draws", type=int, default=None,
+                     help="draws per chain (default 2000)")
     fit.add_argument("--tune", type=int, default=1000)
     fit.add_argument("--chains", type=int, default=2)
     fit.add_argument("--seed", type=int, default=0)
@@ -136,12 +137,12 @@ def run_fit(args: argparse.Namespace, write_outputs: Writer) -> int:
                                 lift_tests=args.lift_tests)
     settings: dict[str, Any] = {
         "kpi": args.kpi, "curve": args.curve, "max_lag": args.max_lag,
-        "fourier_order": args.fourier_order, "draws": args.draws, "tune": args.tune,
+        "fourier_order": args.fourier_order, "tune": args.tune,
         "chains": args.chains, "seed": args.seed, "holdout_weeks": args.holdout_weeks,
         "progressbar": not args.quiet,
     }
-    optional = {"sampler": args.sampler, "value_per_conversion": args.value_per_conversion,
-                "prior_width": args.prior_width}
+    optional = {"draws": args.draws, "sampler": args.sampler,
+                "value_per_conversion": args.value_per_conversion, "prior_width": args.prior_width}
     settings.update({k: v for k, v in optional.items() if v is not None})
     if args.attribution_prior is not None:
         settings["attribution_prior"] = _read_json(args.attribution_prior)

@@ -406,7 +406,7 @@ def test_fixture_loads_cleanly():
     assert data.dates[0] == START and data.dates[-1] == pd.Timestamp("2025-12-22")
     assert set(data.dates.day_of_week) == {0}
     assert data.controls is not None and list(data.controls.columns) == ["holiday", "promotion"]
-    assert data.lift_tests is not None and len(data.lift_tests) == 3
+    assert data.lift_tests is not None and len(data.lift_tests) == 9
     assert data.revenue is not None and data.conversions is not None
     corr = np.corrcoef(data.spend, rowvar=False)
     assert np.abs(corr[np.triu_indices(8, k=1)]).max() < 0.9
@@ -493,12 +493,15 @@ def test_fixture_lift_tests_follow_the_truth(truth):
     data = fixture_data()
     family = curve(truth["curve"])
     assert data.lift_tests is not None
+    recorded = {(t["channel"], t["spend_before"], t["spend_after"]): t["true_lift"]
+                for t in truth["lift_tests"]}
+    assert len(recorded) == len(data.lift_tests) == len(truth["lift_tests"])
     for row in data.lift_tests.itertuples(index=False):
         p = truth["channels"][row.channel]
         true = p["beta"] * (family.numpy(row.spend_after, p["lam"])
                             - family.numpy(row.spend_before, p["lam"]))
-        recorded = next(t for t in truth["lift_tests"] if t["channel"] == row.channel)
-        assert recorded["true_lift"] == pytest.approx(float(true), abs=1e-6)
+        key = (row.channel, row.spend_before, row.spend_after)
+        assert recorded[key] == pytest.approx(float(true), abs=1e-6)
         assert abs(row.lift - true) < 4 * row.lift_sd
 
 
