@@ -1,0 +1,183 @@
+"""The Flask application factory.
+
+``create_app(settings)`` builds the app: the database engine and the artifact
+store, the authentication, one blueprint per resource and the one error
+handler that turns every error into RFC 9457 ``application/problem+json``.
+Views only parse, call the engines' Python APIs and serialise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from apiflask import APIFlask, HTTPTokenAuth
+from apiflask.exceptions import HTTPError
+from flask import Response, current_app, g, json, request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from api.access import Principal, authenticate
+from api.database import make_engine, session_factory
+from api.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType, problem
+from api.settings import Settings
+from api.store import ArtifactStore
+from attribution import __version__
+
+log = logging.getLogger("spendwise")
+PROBLEM_JSON = "application/problem+json"
+auth = HTTPTokenAuth(scheme="Bearer", description="An API key: `sw_k<id>_<secret>`.")
+
+
+@dataclass
+class Services:
+    """What the views share: settings, the engine, sessions and the artifact store."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ArtifactStore
+
+
+def services() -> Services:
+    """The services of the current app."""
+    found: Services = current_app.extensions["spendwise"]
+    return found
+
+
+def db() -> Session:
+    """The request's database session (opened on first use, closed at teardown)."""
+    if "db" not in g:
+        g.db = services().sessions()
+    session: Session = g.db
+    return session
+
+
+def principal() -> Principal:
+    """The authenticated caller of the current request."""
+    found = auth.current_user
+    assert isinstance(found, Principal), "principal() outside an authenticated view"
+    return found
+
+
+@auth.verify_token
+def _verify(token: str | None) -> Principal:
+    return authenticate(db(), token)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> APIFlask:
+    """The spendwise API on ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    app = APIFlask("spendwise", title="spendwise", version=__version__,
+                   spec_path="/v1/openapi.json", docs_path="/v1/docs", json_errors=True)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SPEC_FORMAT="json",
+        VALIDATION_ERROR_STATUS_CODE=422,
+        INFO={"description": "Attribution reports, response models, budget plans and ROMI "
+                             "forecasts of a media-buying team, its agency and finance."},
+    )
+    engine = engine or make_engine(settings.url)
+    app.extensions["spendwise"] = Services(settings, engine, session_factory(engine),
+                                           ArtifactStore(settings.store_dir))
+    _register_errors(app)
+    _register_blueprints(app)
+
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()  # rolls back whatever was not committed
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _register_blueprints(app: APIFlask) -> None:
+    from api.routes import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+def problem_response(body: dict[str, Any], status: int) -> Response:
+    """A problem+json response."""
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def _register_errors(app: APIFlask) -> None:
+    @app.error_processor
+    def _http_error(error: HTTPError) -> Response:
+        # APIFlask's own errors: request validation (422), auth (401) and HTTP errors.
+        body: dict[str, Any] = {"type": "about:blank", "title": error.message,
+                                "status": error.status_code}
+        if error.status_code == 422 and isinstance(error.detail, dict):
+            errors = [{"loc": [where, *str(field).split(".")], "msg": "; ".join(map(str, msgs))
+                       if isinstance(msgs, list) else str(msgs)}
+                      for where, fields in error.detail.items()
+                      for field, msgs in (fields.items() if isinstance(fields, dict)
+                                          else [("", fields)])]
+            body["detail"] = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+                                       for e in errors)
+            body["errors"] = errors
+        elif error.status_code == 413:
+            limit = services().settings.max_upload_bytes
+            body["detail"] = f"the body is over the limit of {limit:,} bytes"
+        elif error.status_code == 401:
+            body["detail"] = "missing or malformed API key (send 'Authorization: Bearer <key>')"
+        else:
+            body["detail"] = str(error.detail or error.message)
+        return problem_response(body, error.status_code)
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        return problem_response(*problem(exc))
+
+    @app.errorhandler(Exception)
+    def _any_error(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):  # routing errors: 404, 405
+            code = exc.code or 500
+            return problem_response({"type": "about:blank", "title": exc.name, "status": code,
+                                     "detail": exc.description}, code)
+        body, status = problem(exc)
+        if status >= 500:
+            log.exception("request failed: %s %s", request.method, request.path)
+        return problem_response(body, status)
+
+
+def require_content_type(*allowed: str) -> str:
+    """The request's media type if it is one of ``allowed``, else 415 naming them."""
+    kind = (request.mimetype or "").lower()
+    if kind not in allowed:
+        raise UnsupportedMediaType(f"Content-Type must be one of {', '.join(allowed)}, got "
+                                   f"{kind or 'none'!r}")
+    return kind
+
+
+def body_bytes() -> bytes:
+    """The raw body, refused with 413 over the upload limit."""
+    limit = services().settings.max_upload_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is over the limit of {limit:,} bytes")
+    return request.get_data(cache=False)
+
+
+def owned(model: type[Any], resource_id: str) -> Any:
+    """The row ``resource_id`` of ``model`` in the caller's workspace, else 404.
+
+    A row of another workspace is reported exactly like a missing one.
+    """
+    from api.errors import NotFound
+
+    row = db().get(model, resource_id)
+    if row is None or row.workspace_id != principal().workspace_id:
+        raise NotFound(f"no {model.__tablename__[:-1].replace('_', ' ')} {resource_id!r} in "
+                       "this workspace")
+    return row

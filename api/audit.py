@@ -1,0 +1,33 @@
+"""The audit trail: who did what, when, on which inputs, with which parameters.
+
+An event is added in the same transaction as the change it records, so a
+request that fails leaves neither the change nor its event. Events name the
+key by its public id, never by the key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.access import Principal
+from api.tables import AuditEvent
+
+
+def record(session: Session, who: Principal, action: str, resource_type: str,
+           resource_id: str | None = None, *, fingerprint: str | None = None,
+           parameters: dict[str, Any] | None = None, workspace_id: str | None = None) -> None:
+    """Add one event to ``session`` (committed with the change it records)."""
+    session.add(AuditEvent(workspace_id=workspace_id or who.workspace_id, key_id=who.key_id,
+                           role=who.role, action=action, resource_type=resource_type,
+                           resource_id=resource_id, fingerprint=fingerprint,
+                           parameters=parameters or {}))
+
+
+def event_dict(event: AuditEvent) -> dict[str, Any]:
+    """The JSON form of an event."""
+    return {"id": event.id, "at": event.at.isoformat(), "key_id": event.key_id,
+            "role": event.role, "action": event.action, "resource_type": event.resource_type,
+            "resource_id": event.resource_id, "fingerprint": event.fingerprint,
+            "parameters": event.parameters}

@@ -1,0 +1,24 @@
+"""``GET /v1/jobs/{id}``: state, progress, timings and the error of a background job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+
+from api.app import auth, owned, principal
+from api.jobs import job_dict
+from api.schemas import JobOut
+from api.tables import Job
+
+blueprint = APIBlueprint("jobs", __name__, url_prefix="/v1", tag="jobs")
+
+
+@blueprint.get("/jobs/<job_id>")
+@blueprint.auth_required(auth)
+@blueprint.output(JobOut)
+@blueprint.doc(responses={404: "no such job in this workspace"})
+def get_job(job_id: str) -> dict[str, Any]:
+    """One job of this workspace."""
+    principal().require("job.read")
+    return job_dict(owned(Job, job_id))
