@@ -13,7 +13,8 @@ has run out, the next worker takes the job over as a new attempt. After
 handler writes its result and the job's end state in one transaction, and only
 if it still holds the lease, so a job is never half-written nor written twice.
 
-Handlers are registered by kind in :data:`HANDLERS` (see :mod:`api.runners`).
+Handlers are registered by kind in :data:`HANDLERS` by the route module of
+their resource (:mod:`api.routes.reports`, :mod:`api.routes.models`).
 Errors a user caused (bad data, infeasible settings) fail the job at once with
 their message; other errors are retried.
 """
@@ -84,7 +85,7 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], None]
-#: ``kind -> handler``; filled by :mod:`api.runners`.
+#: ``kind -> handler``; filled by the route modules when imported.
 HANDLERS: dict[str, Handler] = {}
 #: ``kind -> callback(session, target_id, error)`` marking the target failed.
 ON_FAILURE: dict[str, Callable[[Session, str, str], None]] = {}

@@ -115,6 +115,9 @@ class Dataset(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     artifact: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    #: Ids of the datasets this one was built from (journeys from touches and conversions);
+    #: deleting one of those deletes this one too.
+    derived_from: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 

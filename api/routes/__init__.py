@@ -7,6 +7,7 @@ from importlib import import_module
 from apiflask import APIBlueprint
 
 #: Modules of :mod:`api.routes`, each with a ``blueprint``.
-MODULES = ("health", "workspaces", "jobs", "audit")
+MODULES = ("health", "workspaces", "jobs", "audit", "datasets", "reports", "models", "plans",
+           "pages")
 BLUEPRINTS: list[APIBlueprint] = [import_module(f"api.routes.{name}").blueprint
                                   for name in MODULES]

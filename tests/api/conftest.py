@@ -62,7 +62,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc}); start it or set "
                     "SPENDWISE_TEST_POSTGRES_URL")
     try:

@@ -41,7 +41,7 @@ def test_admin_creates_workspace_and_keys(client, admin):
     assert full.startswith(f"sw_{key.json['id']}_")
     session = client.application.extensions["spendwise"].sessions()
     row = session.get(ApiKey, key.json["id"])
-    assert row.secret_hash == hash_secret(full.rsplit("_", 1)[1]) and full not in row.secret_hash
+    assert row.secret_hash == hash_secret(full.split("_", 2)[2]) and full not in row.secret_hash
     session.close()
     me = client.get("/v1/workspaces/current", headers=bearer(full))
     assert me.status_code == 200 and me.json["name"] == "acme"

@@ -1,0 +1,7 @@
+"""Attribution reports."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+
+blueprint = APIBlueprint("reports", __name__, url_prefix="/v1", tag="reports")
