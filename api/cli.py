@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from api import service_cli
+from api.errors import ServiceError
 from attribution import __version__
 from attribution import cli as attribution_cli
 from attribution.errors import AttributionError
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      parser_class=OneLineParser)
     attribution_cli.register(commands)
     optimizer_cli.register(commands)
+    service_cli.register(commands)
     return parser
 
 
@@ -86,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # nutpie compiles the model with numba; PyTensor's C BLAS is not used.
             warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
             return int(args.handler(args, write_outputs))
-    except (AttributionError, OptimizerError) as exc:
+    except (AttributionError, OptimizerError, ServiceError) as exc:
         print(f"spendwise: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

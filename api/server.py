@@ -1,0 +1,112 @@
+"""Running the service: the WSGI server, the embedded workers and first start.
+
+``spendwise serve`` migrates the database, makes sure an admin key exists,
+creates the ``demo`` workspace on an empty database (:mod:`api.demo`), starts
+the embedded job workers as child processes and serves the API with waitress,
+a production WSGI server. ``spendwise worker`` runs one more worker against
+the same database, in the foreground.
+
+Workers are processes, not threads: a fit holds a CPU for a minute and must
+not slow the web threads. A worker whose parent server has died finishes its
+current job (so nothing is left half-done) and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from api.database import make_engine, session_factory
+from api.settings import Settings
+from api.store import ArtifactStore
+
+log = logging.getLogger("spendwise")
+
+
+def run_worker(settings: Settings, parent_pid: int | None = None, once: bool = False) -> None:
+    """Run one job worker until stopped (or, with ``parent_pid``, until that process is gone).
+
+    With ``once`` it runs the jobs that are waiting and returns.
+    """
+    import api.routes  # noqa: F401 - registers the job handlers
+    from api.jobs import Worker
+
+    engine = make_engine(settings.url)
+    worker = Worker(session_factory(engine), ArtifactStore(settings.store_dir), settings)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    try:
+        if once:
+            while worker.run_one():
+                pass
+            return
+        orphaned = (lambda: os.getppid() != parent_pid) if parent_pid else None
+        worker.run_forever(stop_when=orphaned)
+    finally:
+        engine.dispose()
+
+
+def start_workers(settings: Settings, count: int) -> list[Any]:
+    """Start ``count`` worker processes (spawned: no state inherited from the server)."""
+    context = multiprocessing.get_context("spawn")
+    processes = []
+    for _ in range(count):
+        process = context.Process(target=run_worker, args=(settings, os.getpid()), daemon=True,
+                                  name="spendwise-worker")
+        process.start()
+        processes.append(process)
+    return processes
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, threads: int = 8,
+          demo: bool = True, say: Callable[[str], None] | None = None) -> None:
+    """Prepare the database, start the workers and serve until interrupted."""
+    import waitress
+
+    from api.app import create_app
+    from api.bootstrap import prepare
+    from api.demo import first_start
+
+    say = say or (lambda text: print(text, flush=True))
+    engine = make_engine(settings.url)
+    admin_key = prepare(engine, settings)
+    base = f"http://{host}:{port}"
+    created = first_start(engine, settings) if demo else None
+    app = create_app(settings, engine=engine)
+    workers = start_workers(settings, settings.workers)
+    say(f"spendwise serving {base} (database {_safe_url(settings.url)}, data in "
+        f"{settings.data_dir.resolve()}, {len(workers)} job worker(s))")
+    if admin_key:
+        say(f"admin key (shown once, keep it): {admin_key}")
+    if created is not None:
+        say(created.announce(base))
+    say(f"API: {base}/v1/health, documentation {base}/v1/docs, OpenAPI "
+        f"{base}/v1/openapi.json")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="spendwise",
+                       _quiet=True)
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join(timeout=30)
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def configure_logging() -> None:
+    """Log records of the service to standard error, one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger("spendwise")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
