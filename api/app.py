@@ -22,12 +22,16 @@ from werkzeug.exceptions import HTTPException
 from api.access import Principal, authenticate
 from api.database import make_engine, session_factory
 from api.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType, problem
+from api.schemas import Problem, inline_schema
 from api.settings import Settings
 from api.store import ArtifactStore
 from attribution import __version__
 
 log = logging.getLogger("spendwise")
 PROBLEM_JSON = "application/problem+json"
+#: Errors any operation with a request body can answer, besides its own.
+BODY_ERRORS = {"400": "the body cannot be read", "413": "the body is over the size limit",
+               "415": "the body is not of a media type the operation reads"}
 auth = HTTPTokenAuth(scheme="Bearer", description="An API key: `sw_k<id>_<secret>`.")
 
 
@@ -76,6 +80,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         SPEC_FORMAT="json",
         VALIDATION_ERROR_STATUS_CODE=422,
+        VALIDATION_ERROR_SCHEMA=inline_schema(Problem),
+        HTTP_ERROR_SCHEMA=inline_schema(Problem),
         INFO={"description": "Attribution reports, response models, budget plans and ROMI "
                              "forecasts of a media-buying team, its agency and finance."},
     )
@@ -84,12 +90,21 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                                            ArtifactStore(settings.store_dir))
     _register_errors(app)
     _register_blueprints(app)
+    app.spec_processor(_problem_media_type)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
         session = g.pop("db", None)
         if session is not None:
             session.close()  # rolls back whatever was not committed
+
+    @app.before_request
+    def _json_bodies() -> None:
+        # Operations that read JSON refuse other media types with 415, before parsing.
+        view = app.view_functions.get(request.endpoint or "")
+        spec = getattr(view, "_spec", {}) if view is not None else {}
+        if "body" in spec and spec.get("content_type") == "application/json":
+            require_content_type("application/json")
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -105,6 +120,23 @@ def _register_blueprints(app: APIFlask) -> None:
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+
+
+def _problem_media_type(spec: dict[str, Any]) -> dict[str, Any]:
+    """Document every error response as ``application/problem+json``, as it is sent."""
+    problem_schema = inline_schema(Problem)
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            if "requestBody" in operation:
+                for status, text in BODY_ERRORS.items():
+                    operation["responses"].setdefault(status, {
+                        "description": text,
+                        "content": {PROBLEM_JSON: {"schema": problem_schema}}})
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return spec
 
 
 def problem_response(body: dict[str, Any], status: int) -> Response:

@@ -23,6 +23,42 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="where: the part of the request, then the field")
+    msg: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: every error response of the API."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(
+        default=None, description="for validation errors: each field and what is wrong")
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of ``model`` with its ``$defs`` written in place (for APIFlask's
+    error-schema settings, which take a plain schema)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["reachable", "unreachable"]

@@ -144,3 +144,31 @@ def test_openapi_document_is_3_1_with_bearer_auth(client):
     assert {"/v1/health", "/v1/workspaces", "/v1/keys", "/v1/audit",
             "/v1/jobs/{job_id}"} <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
+
+
+def test_json_operations_refuse_other_media_types_with_415(client, admin):
+    """A JSON operation given form data is 415 naming the expected type; nothing is created."""
+    response = client.post("/v1/workspaces", data="name=acme", headers=admin,
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and "application/json" in response.json["detail"]
+    assert client.post("/v1/keys", json={"role": "owner", "workspace": "acme"},
+                       headers=admin).status_code == 404
+
+
+def test_malformed_json_is_400_problem(client, admin):
+    """A body that is not JSON is 400 problem+json."""
+    response = client.post("/v1/workspaces", data="{not json", headers=admin,
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
+
+
+def test_error_responses_are_documented_as_problems(client):
+    """Every documented error response of the OpenAPI document is application/problem+json."""
+    spec = client.get("/v1/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status[0] in "45":
+                    assert list(response.get("content", {})) == ["application/problem+json"], \
+                        (method, path, status)
