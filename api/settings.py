@@ -9,6 +9,8 @@ setting                     environment                      default
 ``admin_key``               ``SPENDWISE_ADMIN_KEY``          generated and printed at first start
 ``max_upload_bytes``        ``SPENDWISE_MAX_UPLOAD_BYTES``   64 MiB
 ``workers``                 ``SPENDWISE_WORKERS``            1 embedded job worker
+``lease_seconds``           ``SPENDWISE_LEASE_SECONDS``      60: a job whose worker has been
+                                                             silent this long is taken over
 ==========================  ===============================  ==================================
 """
 
@@ -37,8 +39,6 @@ class Settings:
     workers: int = 1
     #: A job whose worker has not renewed its lease for this long is taken over.
     lease_seconds: float = 60.0
-    #: Attempts of a job before it is marked failed.
-    max_attempts: int = 3
     #: Seconds between polls of an idle worker.
     poll_seconds: float = 0.5
 
@@ -47,8 +47,8 @@ class Settings:
             raise ConfigError(f"max_upload_bytes must be positive, got {self.max_upload_bytes}")
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
-        if self.max_attempts < 1:
-            raise ConfigError(f"max_attempts must be positive, got {self.max_attempts}")
+        if self.lease_seconds <= 0:
+            raise ConfigError(f"lease_seconds must be positive, got {self.lease_seconds}")
 
     @property
     def url(self) -> str:
@@ -68,7 +68,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         names = {"data_dir": Path, "database_url": str, "admin_key": str,
-                 "max_upload_bytes": int, "workers": int}
+                 "max_upload_bytes": int, "workers": int, "lease_seconds": float}
         for name, kind in names.items():
             raw = env.get(f"SPENDWISE_{name.upper()}")
             if raw:
