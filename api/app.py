@@ -9,6 +9,7 @@ Views only parse, call the engines' Python APIs and serialise.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ from api.store import ArtifactStore
 from attribution import __version__
 
 log = logging.getLogger("spendwise")
+#: What a resource id can look like; anything else is not found without a query.
+RESOURCE_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 PROBLEM_JSON = "application/problem+json"
 #: Errors any operation with a request body can answer, besides its own.
 BODY_ERRORS = {"400": "the body cannot be read", "413": "the body is over the size limit",
@@ -90,7 +93,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                                            ArtifactStore(settings.store_dir))
     _register_errors(app)
     _register_blueprints(app)
-    app.spec_processor(_problem_media_type)
+    app.spec_processor(_problem_media_type)  # type: ignore[arg-type]
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
@@ -208,8 +211,10 @@ def owned(model: type[Any], resource_id: str) -> Any:
     """
     from api.errors import NotFound
 
+    what = model.__tablename__[:-1].replace("_", " ")
+    if not RESOURCE_ID.match(resource_id):
+        raise NotFound(f"no {what} {resource_id!r} in this workspace")
     row = db().get(model, resource_id)
     if row is None or row.workspace_id != principal().workspace_id:
-        raise NotFound(f"no {model.__tablename__[:-1].replace('_', ' ')} {resource_id!r} in "
-                       "this workspace")
+        raise NotFound(f"no {what} {resource_id!r} in this workspace")
     return row

@@ -93,7 +93,8 @@ ENGINE_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (InfeasibleError, 422, "Infeasible constraints"),
     (NotConvergedError, 409, "Model not converged"),
     (NotFittedError, 409, "Model not fitted"),
-    (SolverError, 503, "Solver failed"),
+    # A solver failure is deterministic for its input: a 422, not a server fault.
+    (SolverError, 422, "Plan could not be solved"),
     (OptimizerError, 422, "Validation error"),
     (AttributionError, 422, "Validation error"),
 )

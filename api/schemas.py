@@ -125,6 +125,6 @@ class AuditPage(BaseModel):
 
 
 class AuditQuery(Strict):
-    before: int | None = Field(default=None, ge=1)
+    before: int | None = Field(default=None, ge=1, le=2**62)
     limit: int = Field(default=100, ge=1, le=1000)
     action: str | None = Field(default=None, max_length=64)

@@ -135,7 +135,8 @@ class Report(Base):
         ForeignKey("datasets.id", ondelete="SET NULL"))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The models' JSON objects, as ``spendwise attribute --format json`` writes them.
+    result: Mapped[list[Any] | None] = mapped_column(JSON)
     fingerprint: Mapped[str] = mapped_column(String(64))
     version: Mapped[str] = mapped_column(String(32))
     job_id: Mapped[str | None] = mapped_column(String(40))

@@ -1,7 +1,240 @@
-"""Datasets: upload, list, metadata, delete."""
+"""Datasets: upload, build journeys, list, metadata, delete.
+
+``POST /v1/datasets?kind=<kind>&name=<name>`` takes the raw CSV
+(``text/csv``) or Parquet (``application/vnd.apache.parquet`` or
+``application/octet-stream``) file as the body; it is checked by the engines'
+readers (:mod:`api.datasets`), user ids are pseudonymised and the normalised
+table is stored as Parquet. ``POST /v1/datasets/journeys`` builds a ``paths``
+dataset from a ``touches`` and a ``conversions`` dataset. Deleting a dataset
+deletes every dataset derived from it.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from typing import Any, Literal
+
 from apiflask import APIBlueprint
+from flask import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.access import Principal
+from api.app import auth, body_bytes, db, owned, principal, require_content_type, services
+from api.audit import record
+from api.datasets import (
+    KINDS,
+    MEDIA_TYPES,
+    Prepared,
+    add_dataset,
+    dataset_dict,
+    delete_rows,
+    prepare,
+    prepare_journeys,
+    release_artifacts,
+    with_derived,
+)
+from api.errors import Invalid, NotFound
+from api.schemas import Strict
+from api.tables import Dataset, Workspace
 
 blueprint = APIBlueprint("datasets", __name__, url_prefix="/v1", tag="datasets")
+
+Kind = Literal["paths", "touches", "conversions", "spend", "outcomes", "controls", "lift_tests"]
+assert set(KINDS) == set(Kind.__args__)  # type: ignore[attr-defined]
+#: Printable text: no control characters (PostgreSQL refuses NUL in text).
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+ID_PATTERN = re.compile(r"^ds_[0-9a-f]{32}$")
+#: The raw body of an upload, for the OpenAPI document (APIFlask describes only schema bodies).
+UPLOAD_BODY = {
+    "required": True,
+    "description": "The file itself: CSV with a header row (UTF-8, `,`) or Parquet.",
+    "content": {
+        "text/csv": {"schema": {"type": "string"},
+                     "example": "date,channel,spend\n2024-01-01,search,1200.5\n"},
+        "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+class UploadQuery(Strict):
+    kind: Kind = Field(description="what the table holds")
+    name: str = Field(min_length=1, max_length=200, pattern=LABEL_PATTERN,
+                      description="a label for the dataset")
+
+
+class ListQuery(Strict):
+    kind: Kind | None = Field(default=None, description="only datasets of this kind")
+
+
+class JourneysIn(Strict):
+    touches: str = Field(max_length=40, pattern=r"^[A-Za-z0-9_]+$",
+                         description="id of a touches dataset")
+    conversions: str = Field(max_length=40, pattern=r"^[A-Za-z0-9_]+$",
+                             description="id of a conversions dataset")
+    name: str = Field(min_length=1, max_length=200, pattern=LABEL_PATTERN)
+    lookback_days: int = Field(default=30, ge=1, le=3650,
+                               description="a touch counts for a conversion up to this many "
+                                           "days before it")
+
+
+class DatasetOut(BaseModel):
+    id: str
+    kind: Kind
+    name: str
+    rows: int
+    columns: list[str]
+    summary: dict[str, Any] = Field(description="date range, channels and totals, by kind")
+    fingerprint: str = Field(description="SHA-256 of the canonical CSV of the stored table")
+    artifact: str = Field(description="SHA-256 of the stored Parquet")
+    size_bytes: int
+    derived_from: list[str]
+    created_by: str
+    created_at: datetime
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetOut]
+
+
+def owned_dataset(dataset_id: str) -> Dataset:
+    """The caller's dataset ``dataset_id``, else 404 (also for ids of no possible dataset)."""
+    if not ID_PATTERN.match(dataset_id):
+        raise NotFound(f"no dataset {dataset_id!r} in this workspace")
+    found: Dataset = owned(Dataset, dataset_id)
+    return found
+
+
+def _store(session: Session, who: Principal, ready: Prepared, name: str, action: str,
+           derived_from: list[str], parameters: dict[str, Any]) -> dict[str, Any]:
+    """Store a prepared dataset with its audit event and commit."""
+    assert who.workspace_id is not None
+    row = add_dataset(session, services().store, who.workspace_id, ready, name, who.key_id,
+                      derived_from)
+    record(session, who, action, "dataset", row.id, fingerprint=row.fingerprint,
+           parameters={"kind": row.kind, "name": row.name, "rows": row.rows, **parameters})
+    session.commit()
+    return dataset_dict(row)
+
+
+@blueprint.post("/datasets")
+@blueprint.auth_required(auth)
+@blueprint.input(UploadQuery, location="query", arg_name="query")
+@blueprint.output(DatasetOut, status_code=201)
+@blueprint.doc(responses={403: "the role may not upload datasets",
+                          413: "the body is over the upload limit",
+                          415: "the body is not CSV or Parquet",
+                          422: "the data are invalid; the detail names the row and field"},
+               # APIFlask documents only schema bodies; the raw file is described here.
+               extensions={"requestBody": UPLOAD_BODY})
+def upload(query: UploadQuery) -> dict[str, Any]:
+    """Upload a CSV or Parquet table as a dataset.
+
+    Touches and conversions have their user ids replaced by pseudonyms before
+    anything is stored.
+    """
+    who = principal()
+    who.require("dataset.upload")
+    media_type = require_content_type(*MEDIA_TYPES)
+    data = body_bytes()
+    session = db()
+    workspace = session.get(Workspace, who.workspace_id)
+    assert workspace is not None
+    secret = workspace.pseudonym_secret
+    session.commit()  # end the read, so SQLite's write lock is not held while parsing
+    ready = prepare(query.kind, data, media_type, secret)
+    return _store(session, who, ready, query.name, "dataset.upload", [], {})
+
+
+@blueprint.post("/datasets/journeys")
+@blueprint.auth_required(auth)
+@blueprint.input(JourneysIn, arg_name="body")
+@blueprint.output(DatasetOut, status_code=201)
+@blueprint.doc(responses={403: "the role may not upload datasets",
+                          404: "no such dataset in this workspace",
+                          422: "a dataset of the wrong kind, or no journey converts"})
+def build_journeys(body: JourneysIn) -> dict[str, Any]:
+    """Build a paths dataset from a touches and a conversions dataset."""
+    who = principal()
+    who.require("dataset.upload")
+    session = db()
+    touches, conversions = _inputs(body)
+    store = services().store
+    touch_bytes, conversion_bytes = store.get(touches.artifact), store.get(conversions.artifact)
+    session.commit()  # end the read, so SQLite's write lock is not held while building
+    ready = prepare_journeys(touch_bytes, conversion_bytes, body.lookback_days)
+    ids = [touches.id, conversions.id]
+    if len(set(session.scalars(select(Dataset.id).where(Dataset.id.in_(ids))))) < len(set(ids)):
+        raise NotFound("touches or conversions: the dataset was deleted during the build")
+    return _store(session, who, ready, body.name, "dataset.journeys", ids,
+                  {"touches": touches.id, "conversions": conversions.id,
+                   "lookback_days": body.lookback_days})
+
+
+def _inputs(body: JourneysIn) -> tuple[Dataset, Dataset]:
+    """The touches and conversions datasets of a journeys request, checked for their kind."""
+    found = []
+    for field in ("touches", "conversions"):
+        row = owned_dataset(getattr(body, field))
+        if row.kind != field:
+            raise Invalid(f"{field}: dataset {row.id} holds {row.kind}, not {field}",
+                          errors=[{"loc": ["json", field],
+                                   "msg": f"expected a {field} dataset, got {row.kind}"}])
+        found.append(row)
+    return found[0], found[1]
+
+
+@blueprint.get("/datasets")
+@blueprint.auth_required(auth)
+@blueprint.input(ListQuery, location="query", arg_name="query")
+@blueprint.output(DatasetList)
+@blueprint.doc(responses={403: "the role may not read datasets"})
+def list_datasets(query: ListQuery) -> dict[str, Any]:
+    """The workspace's datasets, newest first."""
+    who = principal()
+    who.require("dataset.read")
+    statement = select(Dataset).where(Dataset.workspace_id == who.workspace_id)
+    if query.kind is not None:
+        statement = statement.where(Dataset.kind == query.kind)
+    rows = db().scalars(statement.order_by(Dataset.created_at.desc(), Dataset.id.desc()))
+    return {"datasets": [dataset_dict(row) for row in rows]}
+
+
+@blueprint.get("/datasets/<dataset_id>")
+@blueprint.auth_required(auth)
+@blueprint.output(DatasetOut)
+@blueprint.doc(responses={403: "the role may not read datasets",
+                          404: "no such dataset in this workspace"})
+def get_dataset(dataset_id: str) -> dict[str, Any]:
+    """One dataset's metadata."""
+    principal().require("dataset.read")
+    return dataset_dict(owned_dataset(dataset_id))
+
+
+@blueprint.delete("/datasets/<dataset_id>")
+@blueprint.auth_required(auth)
+@blueprint.doc(responses={204: "deleted, with every dataset derived from it",
+                          403: "the role may not delete datasets",
+                          404: "no such dataset in this workspace"})
+def delete_dataset(dataset_id: str) -> Response:
+    """Delete a dataset, every dataset derived from it, and their unshared artifacts.
+
+    Reports and models built on them keep their results.
+    """
+    who = principal()
+    who.require("dataset.delete")
+    session = db()
+    root = owned_dataset(dataset_id)
+    rows = with_derived(session, root)
+    for row in rows:
+        cascade = {} if row is root else {"derived_from_deleted": root.id}
+        record(session, who, "dataset.delete", "dataset", row.id, fingerprint=row.fingerprint,
+               parameters={"kind": row.kind, "name": row.name, "rows": row.rows, **cascade})
+    digests = delete_rows(session, rows)
+    session.commit()
+    release_artifacts(session, services().store, digests)
+    session.rollback()
+    return Response(status=204)

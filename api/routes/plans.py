@@ -1,7 +1,219 @@
-"""Budget plans and ROMI forecasts."""
+"""Budget plans and ROMI forecasts.
+
+``POST /v1/plans`` solves a budget plan on a fitted model with the parameters
+of ``spendwise plan`` (same names); ``POST /v1/forecasts`` forecasts the ROMI
+of a weekly allocation against the current one. Both run in the request and
+are stored as plans (``kind`` ``plan`` or ``forecast``) with the engine's JSON
+form, a fingerprint and the version; ``GET /v1/plans/{id}/csv`` gives the
+channel table as CSV.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
 from apiflask import APIBlueprint
+from flask import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api import fits
+from api.app import auth, db, owned, principal, services
+from api.audit import record
+from api.routes.models import CSV, Body, Channel, ResourceId, Responses
+from api.schemas import Strict
+from api.tables import Plan
 
 blueprint = APIBlueprint("plans", __name__, url_prefix="/v1", tag="plans")
+
+#: Largest amount of money accepted (a horizon budget, a bound, a weekly spend).
+MAX_AMOUNT = 1e12
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
+Fraction = Annotated[float, Field(ge=0, le=100)]
+Weeks = Annotated[int, Field(ge=1, le=104, description="weeks the plan or forecast covers")]
+Spends = Annotated[dict[Channel, Amount], Field(max_length=500)]
+
+
+class BoundIn(Body):
+    min: Amount | None = Field(default=None, description="weekly minimum")
+    max: Amount | None = Field(default=None, description="weekly maximum")
+
+
+class PlanIn(Body):
+    model: ResourceId = Field(description="id of a fitted model")
+    budget: float | None = Field(default=None, gt=0, le=MAX_AMOUNT,
+                                 description="spend over the whole horizon")
+    budget_mode: Literal["equal", "cap"] | None = Field(
+        default=None, description="spend exactly the budget or at most (default: equal; cap "
+                                  "for profit and min_spend)")
+    objective: Literal["conversions", "revenue", "profit", "cvar", "min_spend"] = "conversions"
+    alpha: float = Field(default=0.1, gt=0, le=1, description="CVaR level")
+    target: float | None = Field(default=None, gt=0, le=MAX_AMOUNT,
+                                 description="KPI over the horizon, for min_spend")
+    horizon_weeks: Weeks = 4
+    per_week: bool = Field(default=False, description="a spend per channel and week, with "
+                                                      "adstock carryover")
+    current: Spends | None = Field(default=None, description="current weekly spend per channel "
+                                                             "(channels left out spend 0)")
+    bounds: Annotated[dict[Channel, BoundIn], Field(max_length=500)] | None = Field(
+        default=None, description="weekly limits per channel")
+    max_change: Fraction | Annotated[dict[Channel, Fraction], Field(max_length=500)] | None = \
+        Field(default=None, description="largest relative change against current (0.3 = +-30%)")
+    locked: Annotated[list[Channel], Field(max_length=500)] = Field(
+        default_factory=list, description="channels kept at their current spend")
+    romi_floor: float | None = Field(default=None, gt=-1, le=1e6,
+                                     description="minimum (revenue - spend) / spend")
+    max_spend_multiple: float | None = Field(
+        default=1.5, gt=0, le=1000, description="cap per channel as a multiple of its largest "
+                                                "weekly spend; null for no cap")
+    allow_unconverged: bool = Field(default=False, description="plan even if the model's "
+                                                               "sampler did not converge")
+
+
+class ForecastIn(Body):
+    model: ResourceId = Field(description="id of a fitted model")
+    allocation: Spends = Field(description="weekly spend per channel (channels left out "
+                                           "spend 0)")
+    horizon_weeks: Weeks = 4
+    compare_with_current: bool = True
+    allow_unconverged: bool = False
+
+
+class PlanOut(BaseModel):
+    id: str
+    kind: Literal["plan", "forecast"]
+    model_id: str | None
+    parameters: dict[str, Any]
+    result: dict[str, Any] = Field(description="the engine's plan, or {forecast, "
+                                               "against_current}")
+    fingerprint: str
+    version: str
+    created_by: str
+    created_at: datetime
+
+
+class PlanSummary(BaseModel):
+    id: str
+    kind: Literal["plan", "forecast"]
+    model_id: str | None
+    parameters: dict[str, Any]
+    total: dict[str, Any] = Field(description="totals of the plan or forecast")
+    fingerprint: str
+    version: str
+    created_by: str
+    created_at: datetime
+
+
+class PlanList(BaseModel):
+    plans: list[PlanSummary]
+    next_offset: int | None = Field(description="pass as `offset` for the next page")
+
+
+class PlanQuery(Strict):
+    kind: Literal["plan", "forecast"] | None = None
+    model: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=1_000_000_000)
+
+
+def plan_dict(row: Plan) -> dict[str, Any]:
+    """The JSON form of a plan or forecast."""
+    return {"id": row.id, "kind": row.kind, "model_id": row.model_id,
+            "parameters": row.parameters, "result": row.result, "fingerprint": row.fingerprint,
+            "version": row.version, "created_by": row.created_by, "created_at": row.created_at}
+
+
+def summary_dict(row: Plan) -> dict[str, Any]:
+    """A plan without its channel table: parameters and totals."""
+    body = row.result.get("forecast", row.result)
+    out = plan_dict(row)
+    del out["result"]
+    return out | {"total": body.get("total", {})}
+
+
+ERRORS = {403: "the role may not do this", 409: "the model is not fitted, or did not converge",
+          422: "invalid parameters, unknown channel or infeasible constraints"}
+
+
+@blueprint.post("/plans")
+@blueprint.auth_required(auth)
+@blueprint.input(PlanIn, arg_name="body")
+@blueprint.output(PlanOut, status_code=201)
+@blueprint.doc(responses=ERRORS)
+def create_plan(body: PlanIn) -> dict[str, Any]:
+    """Allocate a budget over channels, certified optimal on the model's posterior draws."""
+    who = principal()
+    who.require("plan.create")
+    session = db()
+    assert who.workspace_id is not None
+    parameters = body.model_dump(mode="json", exclude={"model"})
+    row = fits.create_result(session, services().store, who.workspace_id, who.key_id, "plan",
+                             body.model, parameters)
+    record(session, who, "plan.create", "plan", row.id, fingerprint=row.fingerprint,
+           parameters={"model": body.model, **parameters})
+    session.commit()
+    return plan_dict(row)
+
+
+@blueprint.post("/forecasts")
+@blueprint.auth_required(auth)
+@blueprint.input(ForecastIn, arg_name="body")
+@blueprint.output(PlanOut, status_code=201)
+@blueprint.doc(responses=ERRORS)
+def create_forecast(body: ForecastIn) -> dict[str, Any]:
+    """Conversions, revenue and ROMI of a weekly allocation, and against the current one."""
+    who = principal()
+    who.require("forecast.create")
+    session = db()
+    assert who.workspace_id is not None
+    parameters = body.model_dump(mode="json", exclude={"model"})
+    row = fits.create_result(session, services().store, who.workspace_id, who.key_id, "forecast",
+                             body.model, parameters)
+    record(session, who, "forecast.create", "forecast", row.id, fingerprint=row.fingerprint,
+           parameters={"model": body.model, **parameters})
+    session.commit()
+    return plan_dict(row)
+
+
+@blueprint.get("/plans")
+@blueprint.auth_required(auth)
+@blueprint.input(PlanQuery, location="query", arg_name="query")
+@blueprint.output(PlanList)
+@blueprint.doc(responses={403: "the role may not read plans"})
+def list_plans(query: PlanQuery) -> dict[str, Any]:
+    """The workspace's plans and forecasts, newest first."""
+    who = principal()
+    who.require("plan.read")
+    statement = select(Plan).where(Plan.workspace_id == who.workspace_id)
+    if query.kind is not None:
+        statement = statement.where(Plan.kind == query.kind)
+    if query.model is not None:
+        statement = statement.where(Plan.model_id == query.model)
+    rows = db().scalars(statement.order_by(Plan.created_at.desc(), Plan.id)
+                        .offset(query.offset).limit(query.limit + 1)).all()
+    return {"plans": [summary_dict(r) for r in rows[:query.limit]],
+            "next_offset": query.offset + query.limit if len(rows) > query.limit else None}
+
+
+@blueprint.get("/plans/<plan_id>")
+@blueprint.auth_required(auth)
+@blueprint.output(PlanOut)
+@blueprint.doc(responses={403: "the role may not read plans",
+                          404: "no such plan in this workspace"})
+def get_plan(plan_id: str) -> dict[str, Any]:
+    """One plan or forecast, with its channel table and totals."""
+    principal().require("plan.read")
+    return plan_dict(owned(Plan, plan_id))
+
+
+@blueprint.get("/plans/<plan_id>/csv")
+@blueprint.auth_required(auth)
+@blueprint.doc(responses=Responses({200: CSV, 403: "the role may not read plans",
+                                    404: "no such plan in this workspace"}))
+def get_plan_csv(plan_id: str) -> Response:
+    """The channel table of a plan or forecast as CSV."""
+    principal().require("plan.read")
+    row = owned(Plan, plan_id)
+    return Response(fits.result_csv(row), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{row.id}.csv"'})

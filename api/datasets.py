@@ -1,0 +1,425 @@
+"""Datasets: read, validate, pseudonymise and store uploads (no HTTP here).
+
+An upload is checked by the engines' own readers, exactly as the command line
+reads a file (an upload is written to a temporary file named after its kind,
+``spend.csv``, ``touches.parquet``, ..., which the messages then name):
+
+===============  ==================================================================
+kind             read and checked by
+===============  ==================================================================
+``paths``        :meth:`attribution.paths.PathTable.read`
+``touches``      :func:`attribution.duckdb_io.open_table` and ``load_table``, as the
+``conversions``  journey builder of ``spendwise paths`` loads its inputs
+``spend``        :func:`optimizer.tables.spend_matrix`
+``outcomes``     :func:`optimizer.tables.outcome_columns` on the table's own dates
+``controls``     :func:`optimizer.tables.control_frame` on the table's own dates
+``lift_tests``   :func:`optimizer.tables.lift_test_frame` on the table's own channels
+===============  ==================================================================
+
+Outcomes, controls and lift tests are checked against a spend table only when
+a response model brings them together (:meth:`optimizer.data.MediaData.from_frames`).
+
+The validated frame is normalised (engine column names, parsed dates, floats,
+stripped names; rows sorted) and stored as Parquet in the content-addressed
+artifact store. User ids of touches and conversions are replaced by their
+pseudonyms (:mod:`api.pseudonym`) before anything is stored. A dataset's
+``fingerprint`` is the SHA-256 (hex) of the canonical CSV of the stored frame:
+header, ``,`` and ``\\n``, floats in shortest round-trip form, dates in ISO
+form. It depends on the data, not on the upload's format, row order or column
+order, so a CSV and a Parquet file of the same data share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from api.errors import Invalid, UnsupportedMediaType
+from api.pseudonym import pseudonymise
+from api.store import ArtifactStore
+from api.tables import Dataset, ResponseFit, Workspace, new_id, now
+from attribution.duckdb_io import InputTable, connect, fetch_one, first_row, load_table, open_table
+from attribution.errors import InputError as PathsInputError
+from attribution.journeys import build_journeys
+from attribution.paths import PathTable
+from optimizer.errors import InputError as MediaInputError
+from optimizer.tables import (
+    LIFT_COLUMNS,
+    blank_cells,
+    columns_of,
+    control_frame,
+    date_grid,
+    lift_test_frame,
+    numbers,
+    outcome_columns,
+    parse_dates,
+    read_table,
+    spend_matrix,
+)
+
+KINDS = ("paths", "touches", "conversions", "spend", "outcomes", "controls", "lift_tests")
+#: Kinds whose rows name people by ``user_id``.
+PERSONAL = ("touches", "conversions")
+#: Accepted media types and the file format each one means.
+MEDIA_TYPES = {"text/csv": "csv", "application/vnd.apache.parquet": "parquet",
+               "application/octet-stream": "parquet"}
+#: DuckDB memory limit of the touch and conversion readers and the journey builder.
+MEMORY_LIMIT = "2GB"
+
+Reader = Callable[[Path, str], tuple[pd.DataFrame, dict[str, Any]]]
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """A validated upload: the normalised frame, its summary, Parquet bytes and fingerprint."""
+
+    kind: str
+    frame: pd.DataFrame
+    summary: dict[str, Any]
+    parquet: bytes
+    fingerprint: str
+
+
+# -- the readers of each kind ---------------------------------------------------------------
+
+
+def _date_range(first: pd.Timestamp, last: pd.Timestamp) -> dict[str, str]:
+    def iso(moment: pd.Timestamp) -> str:
+        return moment.date().isoformat() if moment == moment.normalize() else moment.isoformat()
+
+    return {"first": iso(first), "last": iso(last)}
+
+
+def _paths(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    table = PathTable.read(path)
+    frame = table.to_frame()
+    if table.touch_days is not None:  # shortest round-trip form, not to_frame's rounding
+        days, bounds = table.touch_days.tolist(), table.offsets.tolist()
+        frame["touch_days"] = [table.separator.join(map(repr, days[lo:hi]))
+                               for lo, hi in pairwise(bounds)]
+    summary = {"channels": list(table.channels), "separator": table.separator,
+               "journeys": float(table.conversions.sum() + table.nulls.sum()),
+               "conversions": table.total_conversions, "nulls": float(table.nulls.sum()),
+               "value": table.total_value}
+    return frame, summary
+
+
+def _people(kind: str) -> Reader:
+    """Reader of touches or conversions: the journey builder's loader, then pseudonyms."""
+    required = ("user_id", "timestamp", "channel") if kind == "touches" else ("user_id",
+                                                                              "timestamp")
+    optional = () if kind == "touches" else ("value",)
+    last = "channel" if kind == "touches" else "value"
+
+    def read(path: Path, secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+        with connect(MEMORY_LIMIT, None, None) as con:
+            table = open_table(con, path, required, optional)
+            no_value = ", CAST(0 AS DOUBLE) AS value" if last not in table.columns else ""
+            load_table(con, table, kind, no_value)
+            _refuse_infinite_times(con, table, kind)
+            frame = con.execute(f"SELECT user_id, ts AS timestamp, {last} FROM {kind}").df()
+        frame["user_id"] = pseudonymise(secret, frame["user_id"].astype(str))
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"]).astype("datetime64[us]")
+        summary: dict[str, Any] = {"users": int(frame["user_id"].nunique()),
+                                   "date_range": _date_range(frame["timestamp"].min(),
+                                                             frame["timestamp"].max())}
+        if kind == "touches":
+            frame["channel"] = frame["channel"].astype(str)
+            summary["channels"] = sorted(frame["channel"].unique().tolist())
+        else:
+            frame["value"] = frame["value"].astype(float)
+            summary |= {"conversions": len(frame), "value": float(frame["value"].sum())}
+        return frame, summary
+
+    return read
+
+
+def _refuse_infinite_times(con: duckdb.DuckDBPyConnection, table: InputTable, kind: str) -> None:
+    """Refuse ``infinity`` timestamps, which DuckDB's cast lets through the loader's check."""
+    if fetch_one(con, f"SELECT count(*) FILTER (NOT isfinite(ts)) FROM {kind}")[0]:
+        row, raw = first_row(con, table, f"NOT isfinite({table.clean('timestamp')})",
+                             f"CAST({table.columns['timestamp']} AS VARCHAR)")
+        raise table.fail(f"row {row}: timestamp is not a finite date/time ({raw!r})")
+
+
+def _grid_of(raw: pd.DataFrame, table: str) -> tuple[pd.DatetimeIndex, str]:
+    """The regular series of a per-date table's own dates (the engine's spend-date check)."""
+    column = columns_of(raw, table, ("date",))["date"]
+    return date_grid(parse_dates(raw, column, table), table)
+
+
+def _dated(grid: pd.DatetimeIndex, frequency: str) -> dict[str, Any]:
+    return {"frequency": frequency, "periods": len(grid),
+            "date_range": _date_range(grid[0], grid[-1])}
+
+
+def _spend(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raw = read_table(path, "spend")
+    grid, frequency, channels, matrix = spend_matrix(raw)
+    # Validated above; these are the engine's own parsers, giving the rows as read.
+    cols = columns_of(raw, "spend", ("date", "channel", "spend"))
+    frame = pd.DataFrame({
+        "date": parse_dates(raw, cols["date"], "spend").to_numpy(),
+        "channel": raw[cols["channel"]].astype(str).str.strip().to_numpy(),
+        "spend": numbers(raw, cols["spend"], "spend", "spend")})
+    totals = matrix.sum(axis=0)
+    summary = {"channels": list(channels), **_dated(grid, frequency),
+               "spend": float(totals.sum()),
+               "spend_by_channel": {c: float(t) for c, t in zip(channels, totals, strict=True)}}
+    return frame, summary
+
+
+def _outcomes(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raw = read_table(path, "outcomes")
+    grid, frequency = _grid_of(raw, "outcomes")
+    conversions, revenue = outcome_columns(raw, grid, frequency)
+    frame = pd.DataFrame({"date": grid.to_numpy()})
+    summary = _dated(grid, frequency)
+    for name, values in (("conversions", conversions), ("revenue", revenue)):
+        if values is not None:
+            frame[name] = values
+            summary[name] = float(values.sum())
+    return frame, summary
+
+
+def _controls(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raw = read_table(path, "controls")
+    grid, frequency = _grid_of(raw, "controls")
+    controls = control_frame(raw, grid, frequency)
+    frame = controls.reset_index(names="date")
+    return frame, {"controls": [str(c) for c in controls.columns], **_dated(grid, frequency)}
+
+
+def _lift_tests(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raw = read_table(path, "lift_tests")
+    cols = columns_of(raw, "lift_tests", LIFT_COLUMNS)
+    # The channels are checked against spend when a model is fitted; here, against themselves.
+    named = raw[cols["channel"]][~blank_cells(raw[cols["channel"]])]
+    channels = tuple(sorted(set(named.astype(str).str.strip())))
+    frame = lift_test_frame(raw, channels)
+    assert frame is not None  # columns_of refuses a table without rows
+    frame["channel"] = frame["channel"].astype(str)
+    return frame, {"channels": sorted(set(frame["channel"])), "tests": len(frame)}
+
+
+READERS: dict[str, Reader] = {"paths": _paths, "touches": _people("touches"),
+                              "conversions": _people("conversions"), "spend": _spend,
+                              "outcomes": _outcomes, "controls": _controls,
+                              "lift_tests": _lift_tests}
+assert tuple(READERS) == KINDS
+
+
+# -- temporary files and the engines' messages ----------------------------------------------
+
+#: The reasons DuckDB gives after the ``Original Line`` of a bad CSV line (no data in them).
+_CSV_REASONS = re.compile(r"Expected Number of Columns: \d+ Found: \d+|Value with unterminated "
+                          r"quote found\.|Invalid unicode \(byte sequence mismatch\) detected\.")
+
+
+def _withhold_lines(message: str) -> str:
+    """The message without the raw line or header DuckDB quotes (either may hold a user id)."""
+    message = re.sub(r"; columns found: .*", "; columns found: not shown, as a file without "
+                     "a header would show a user id here", message, flags=re.S)
+    head, found, tail = message.partition("Original Line: ")
+    if not found:
+        return message
+    reasons = "".join(f"; {r}" for r in dict.fromkeys(_CSV_REASONS.findall(tail)))
+    return f"{head}the line is not shown, as it may hold a user id{reasons}" + \
+        (")" if "(" in head else "")
+
+
+@contextmanager
+def _spooled(files: dict[str, bytes], *, personal: bool) -> Iterator[dict[str, Path]]:
+    """Write ``name -> bytes`` to a temporary folder for the engines' file readers.
+
+    Engine input errors are re-raised with the folder left out of the message,
+    so they name the file (``spend.csv``) rather than a server path; for
+    ``personal`` data, lines quoted by DuckDB are withheld as well.
+    """
+    with tempfile.TemporaryDirectory(prefix="spendwise-upload-") as folder:
+        paths = {name: Path(folder) / name for name in files}
+        for name, data in files.items():
+            paths[name].write_bytes(data)
+        try:
+            yield paths
+        except (PathsInputError, MediaInputError) as exc:
+            message = str(exc)
+            for prefix in {folder, os.path.realpath(folder)}:
+                message = message.replace(prefix + os.sep, "")
+            raise type(exc)(_withhold_lines(message) if personal else message) from None
+
+
+# -- preparing and storing ------------------------------------------------------------------
+
+
+def prepared(kind: str, frame: pd.DataFrame, summary: dict[str, Any]) -> Prepared:
+    """Sort a normalised frame, then compute its Parquet bytes and fingerprint."""
+    frame = frame.sort_values(list(frame.columns), kind="stable", ignore_index=True)
+    canonical = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return Prepared(kind, frame, summary, buffer.getvalue(),
+                    hashlib.sha256(canonical).hexdigest())
+
+
+def prepare(kind: str, data: bytes, media_type: str, secret: str) -> Prepared:
+    """Read and validate an upload of ``kind`` and pseudonymise its user ids.
+
+    Parameters
+    ----------
+    kind
+        One of :data:`KINDS`.
+    data
+        The raw CSV or Parquet file.
+    media_type
+        One of :data:`MEDIA_TYPES`: ``text/csv``, ``application/vnd.apache.parquet`` or
+        ``application/octet-stream`` (Parquet).
+    secret
+        The workspace's ``pseudonym_secret``.
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    attribution.errors.InputError, optimizer.errors.InputError
+        The engines' messages for bad data, naming the file, row, field, channel or date.
+    api.errors.Invalid, api.errors.UnsupportedMediaType
+        An unknown kind, an empty upload or another media type.
+    """
+    if kind not in READERS:
+        raise Invalid(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}",
+                      errors=[{"loc": ["query", "kind"], "msg": f"unknown kind {kind!r}"}])
+    form = MEDIA_TYPES.get(media_type)
+    if form is None:
+        raise UnsupportedMediaType(f"Content-Type must be one of {', '.join(MEDIA_TYPES)}, "
+                                   f"got {media_type!r}")
+    if not data:
+        raise Invalid("body: the upload is empty; send the CSV or Parquet file as the body",
+                      errors=[{"loc": ["body"], "msg": "the upload is empty"}])
+    name = f"{kind}.{form}"
+    with _spooled({name: data}, personal=kind in PERSONAL) as paths:
+        try:
+            frame, summary = READERS[kind](paths[name], secret)
+        except pd.errors.OutOfBoundsDatetime as exc:  # outside the engines' own checks
+            raise MediaInputError(f"{kind}: a date is out of range ({exc}); dates must fall "
+                                  "between 1677-09-22 and 2262-04-11") from None
+    return prepared(kind, frame, summary)
+
+
+def prepare_journeys(touches: bytes, conversions: bytes, lookback_days: float) -> Prepared:
+    """Aggregated paths built by the journey builder from stored touches and conversions.
+
+    ``touches`` and ``conversions`` are the stored Parquet of those datasets (user ids
+    already pseudonymised). The summary adds what the builder reports.
+    """
+    files = {"touches.parquet": touches, "conversions.parquet": conversions}
+    with _spooled(files, personal=True) as paths:
+        output = paths["touches.parquet"].with_name("paths.parquet")
+        built = build_journeys(paths["touches.parquet"], paths["conversions.parquet"], output,
+                               lookback_days=lookback_days, memory_limit=MEMORY_LIMIT)
+        frame, summary = _paths(output, "")
+    facts = {k: v for k, v in built.to_dict().items() if k != "seconds"}
+    summary["journey_builder"] = {"lookback_days": lookback_days, **facts}
+    return prepared("paths", frame, summary)
+
+
+def add_dataset(session: Session, store: ArtifactStore, workspace_id: str, data: Prepared,
+                name: str, created_by: str, derived_from: Sequence[str] = ()) -> Dataset:
+    """Store the Parquet and add the dataset's row to ``session`` (not committed)."""
+    digest = store.put(data.parquet)
+    row = Dataset(id=new_id("ds"), workspace_id=workspace_id, kind=data.kind, name=name,
+                  rows=len(data.frame), columns=[str(c) for c in data.frame.columns],
+                  summary=data.summary, fingerprint=data.fingerprint, artifact=digest,
+                  size_bytes=len(data.parquet), derived_from=list(derived_from),
+                  created_by=created_by, created_at=now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def store_upload(session: Session, store: ArtifactStore, workspace: Workspace, kind: str,
+                 name: str, data: bytes, media_type: str, created_by: str) -> Dataset:
+    """Validate, pseudonymise and store an upload; the caller commits (and audits).
+
+    Parameters
+    ----------
+    session, store
+        Where the row and the Parquet go.
+    workspace
+        The owning workspace (its ``pseudonym_secret`` keys the pseudonyms).
+    kind, name, data, media_type
+        As for :func:`prepare`; ``name`` labels the dataset.
+    created_by
+        Key id (or another label) recorded as the creator.
+
+    Returns
+    -------
+    Dataset
+        The new row, flushed but not committed.
+    """
+    ready = prepare(kind, data, media_type, workspace.pseudonym_secret)
+    return add_dataset(session, store, workspace.id, ready, name, created_by)
+
+
+# -- deleting -------------------------------------------------------------------------------
+
+
+def with_derived(session: Session, root: Dataset) -> list[Dataset]:
+    """``root`` and every dataset of its workspace derived from it, transitively."""
+    rows = session.scalars(select(Dataset).where(Dataset.workspace_id == root.workspace_id))
+    children: dict[str, list[Dataset]] = {}
+    for row in rows:
+        for parent in row.derived_from or []:
+            children.setdefault(str(parent), []).append(row)
+    found, seen, stack = [], {root.id}, [root]
+    while stack:
+        row = stack.pop()
+        found.append(row)
+        for child in children.get(row.id, []):
+            if child.id not in seen:
+                seen.add(child.id)
+                stack.append(child)
+    return found
+
+
+def delete_rows(session: Session, rows: Sequence[Dataset]) -> set[str]:
+    """Delete the rows (not committed); returns their artifacts' digests."""
+    session.execute(delete(Dataset).where(Dataset.id.in_([r.id for r in rows])))
+    return {r.artifact for r in rows}
+
+
+def release_artifacts(session: Session, store: ArtifactStore, digests: set[str]) -> set[str]:
+    """Remove the artifacts no row references any more (after the delete is committed)."""
+    if not digests:
+        return set()
+    kept = set(session.scalars(select(Dataset.artifact).where(Dataset.artifact.in_(digests))))
+    kept |= set(session.scalars(select(ResponseFit.artifact)
+                                .where(ResponseFit.artifact.in_(digests))))
+    for digest in digests - kept:
+        store.delete(digest)
+    return digests - kept
+
+
+def dataset_dict(row: Dataset) -> dict[str, Any]:
+    """The JSON form of a dataset's metadata."""
+    return {"id": row.id, "kind": row.kind, "name": row.name, "rows": row.rows,
+            "columns": row.columns, "summary": row.summary, "fingerprint": row.fingerprint,
+            "artifact": row.artifact, "size_bytes": row.size_bytes,
+            "derived_from": row.derived_from or [], "created_by": row.created_by,
+            "created_at": row.created_at}

@@ -1,0 +1,390 @@
+"""Response-model fits, budget plans and ROMI forecasts of a workspace (no HTTP here).
+
+A fit reads its datasets (Parquet artifacts in the store), validates them with
+:meth:`optimizer.data.MediaData.from_frames` and runs as a background job of kind
+``fit`` (:func:`run_fit`), which saves the fitted :class:`~optimizer.response_model.ResponseModel`
+to the store as one NetCDF file. Plans (:class:`~optimizer.allocator.BudgetAllocator`)
+and forecasts (:func:`optimizer.forecast.forecast`, :func:`~optimizer.forecast.compare`)
+run synchronously on a fitted model and are stored as rows of :class:`api.tables.Plan`
+with the engine's JSON form.
+
+Fingerprints are the SHA-256 of canonical JSON: for a model, the data's own
+fingerprint and the settings; for a plan or forecast, the model's fingerprint,
+the kind and the parameters. Fitted models are loaded through :data:`MODELS`,
+a small LRU cache keyed by artifact hash (an artifact never changes, so the
+cache cannot be stale).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from api.errors import Conflict, Invalid
+from api.jobs import JobContext, enqueue
+from api.store import ArtifactStore
+from api.tables import Dataset, Plan, ResponseFit
+from attribution import __version__
+from optimizer.allocator import BudgetAllocator
+from optimizer.cli import _known, _render, _spend_by_channel
+from optimizer.data import IdentifiabilityWarning, MediaData
+from optimizer.errors import InputError
+from optimizer.forecast import compare, forecast
+from optimizer.posterior import ResponseDraws
+from optimizer.response_model import ResponseModel
+
+#: Dataset fields of a fit, each naming the dataset kind it takes.
+DATASET_FIELDS = ("spend", "outcomes", "controls", "lift_tests")
+REQUIRED = ("spend", "outcomes")
+#: Settings of a fit a request may give (the others keep the engine's defaults).
+SETTINGS = ("kpi", "curve", "max_lag", "fourier_order", "draws", "tune", "chains", "seed",
+            "holdout_weeks", "value_per_conversion")
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+#: Fitted models kept in memory per process.
+CACHE_SIZE = 8
+
+
+def fingerprint(payload: Any) -> str:
+    """SHA-256 (hex) of ``payload`` as compact JSON with sorted keys."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays as Python values and non-finite floats as None."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _field_error(field: str, message: str) -> Invalid:
+    return Invalid(message, errors=[{"loc": ["json", field], "msg": message}])
+
+
+@contextmanager
+def blamed(field: str) -> Iterator[None]:
+    """Report an :class:`~optimizer.errors.InputError` raised inside as a 422 on ``field``."""
+    try:
+        yield
+    except InputError as exc:
+        raise _field_error(field, str(exc)) from None
+
+
+# -- fits ---------------------------------------------------------------------------------------
+
+
+def dataset_rows(session: Session, workspace_id: str,
+                 refs: Mapping[str, str | None]) -> dict[str, Dataset]:
+    """The datasets named by ``refs`` (``field -> id``), each of the kind its field names."""
+    rows: dict[str, Dataset] = {}
+    for field in DATASET_FIELDS:
+        dataset_id = refs.get(field)
+        if dataset_id is None:
+            if field in REQUIRED:
+                raise _field_error(field, f"{field}: a {field} dataset is required")
+            continue
+        row = session.get(Dataset, dataset_id)
+        if row is None or row.workspace_id != workspace_id:
+            raise _field_error(field, f"{field}: no dataset {dataset_id!r} in this workspace")
+        if row.kind != field:
+            raise _field_error(field, f"{field}: dataset {dataset_id!r} holds {row.kind}, not "
+                                      f"{field}")
+        rows[field] = row
+    return rows
+
+
+def media_data(store: ArtifactStore, rows: Mapping[str, Dataset]) -> tuple[MediaData, list[str]]:
+    """Validated media data of the datasets, and the identifiability warnings it raised."""
+    frames = {field: pd.read_parquet(io.BytesIO(store.get(row.artifact)))
+              for field, row in rows.items()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IdentifiabilityWarning)
+        data = MediaData.from_frames(frames["spend"], frames["outcomes"],
+                                     frames.get("controls"), frames.get("lift_tests"))
+    notes = [str(w.message) for w in caught if issubclass(w.category, IdentifiabilityWarning)]
+    return data, notes
+
+
+class FitInputs(NamedTuple):
+    """What a fit needs, validated: the data, the full settings and the data's warnings."""
+
+    data: MediaData
+    settings: dict[str, Any]
+    notes: list[str]
+
+
+def fit_settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every setting of :data:`SETTINGS`: ``given`` over the engine's defaults."""
+    unknown = sorted(set(given) - set(SETTINGS))
+    if unknown:
+        message = f"settings: unknown setting {unknown[0]!r}; settings are {', '.join(SETTINGS)}"
+        raise Invalid(message, errors=[{"loc": ["json", "settings", unknown[0]],
+                                        "msg": message}])
+    defaults = ResponseModel().settings()
+    return {name: given.get(name, defaults[name]) for name in SETTINGS}
+
+
+def prepare_fit(session: Session, store: ArtifactStore, workspace_id: str,
+                refs: Mapping[str, str | None], settings: Mapping[str, Any]) -> FitInputs:
+    """Check the datasets, the data and the settings against the data, without sampling."""
+    full = fit_settings(settings)
+    data, notes = media_data(store, dataset_rows(session, workspace_id, refs))
+    ResponseModel(**full).prepare(data)
+    return FitInputs(data, full, notes)
+
+
+def add_fit(session: Session, workspace_id: str, created_by: str,
+            refs: Mapping[str, str | None], inputs: FitInputs) -> ResponseFit:
+    """Add a queued fit of prepared inputs and its job (the caller audits and commits)."""
+    row = ResponseFit(workspace_id=workspace_id,
+                      datasets={f: refs.get(f) for f in DATASET_FIELDS},
+                      parameters=inputs.settings, state=QUEUED,
+                      fingerprint=fingerprint({"data": inputs.data.fingerprint,
+                                               "settings": inputs.settings}),
+                      version=__version__, created_by=created_by)
+    session.add(row)
+    session.flush()
+    row.job_id = enqueue(session, workspace_id, "fit", row.id).id
+    return row
+
+
+def create_fit(session: Session, store: ArtifactStore, workspace_id: str, created_by: str,
+               refs: Mapping[str, str | None], settings: Mapping[str, Any]) -> ResponseFit:
+    """Validate, then add a queued fit and its job (the caller audits and commits).
+
+    Parameters
+    ----------
+    session, store
+        Where the rows go and where the datasets' Parquet files are.
+    workspace_id, created_by
+        The owning workspace and the key id recorded as the creator.
+    refs
+        ``{"spend": id, "outcomes": id, "controls": id|None, "lift_tests": id|None}``.
+    settings
+        Settings of :class:`~optimizer.response_model.ResponseModel` named in
+        :data:`SETTINGS`; missing ones take the engine's defaults.
+
+    Returns
+    -------
+    ResponseFit
+        The new row, flushed but not committed; ``job_id`` names its job.
+    """
+    inputs = prepare_fit(session, store, workspace_id, refs, settings)
+    return add_fit(session, workspace_id, created_by, refs, inputs)
+
+
+def run_fit(context: JobContext) -> None:
+    """Job handler of kind ``fit``: sample, save the model to the store, store the diagnostics."""
+    with context.sessions() as session:
+        row = session.get(ResponseFit, context.target_id)
+        if row is None:
+            raise Invalid(f"model {context.target_id} no longer exists")
+        data, notes = media_data(context.store,
+                                 dataset_rows(session, context.workspace_id, row.datasets))
+        settings = dict(row.parameters)
+    _set_state(context, RUNNING)
+    context.progress(0.1)
+    model = ResponseModel(**settings).fit(data)
+    context.progress(0.9)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.nc"
+        model.save(path)
+        digest = context.store.put(path.read_bytes())
+    diagnostics = json_ready(model.result_.to_dict())
+    diagnostics["warnings"] = [*notes, *diagnostics.get("warnings", [])]
+
+    def write(session: Session) -> None:
+        session.execute(update(ResponseFit).where(ResponseFit.id == context.target_id)
+                        .values(artifact=digest, diagnostics=diagnostics, state=SUCCEEDED))
+
+    context.finish(write)
+
+
+def _set_state(context: JobContext, state: str) -> None:
+    with context.sessions.begin() as session:
+        session.execute(update(ResponseFit).where(ResponseFit.id == context.target_id)
+                        .values(state=state))
+
+
+def fit_failed(session: Session, target_id: str, reason: str) -> None:
+    """Failure callback of ``fit`` jobs: the model is ``failed`` (the job keeps the reason)."""
+    session.execute(update(ResponseFit).where(ResponseFit.id == target_id)
+                    .values(state=FAILED))
+
+
+# -- fitted models ------------------------------------------------------------------------------
+
+
+class Fitted(NamedTuple):
+    """A loaded model and its posterior draws in original units."""
+
+    model: ResponseModel
+    draws: ResponseDraws
+
+
+def load_fitted(data: bytes) -> Fitted:
+    """A model saved by :meth:`ResponseModel.save`, from its bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.nc"
+        path.write_bytes(data)
+        model = ResponseModel.load(path)
+    return Fitted(model, model.response_draws())
+
+
+class ModelCache:
+    """The last ``size`` fitted models used, by artifact hash (thread-safe)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Fitted] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store: ArtifactStore, digest: str) -> Fitted:
+        """The model of artifact ``digest``, loaded from ``store`` unless cached."""
+        with self._lock:
+            if digest in self._items:
+                self._items.move_to_end(digest)
+                return self._items[digest]
+        fitted = load_fitted(store.get(digest))  # outside the lock: loading takes a while
+        with self._lock:
+            self._items[digest] = fitted
+            self._items.move_to_end(digest)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return fitted
+
+    def clear(self) -> None:
+        """Forget every model."""
+        with self._lock:
+            self._items.clear()
+
+
+MODELS = ModelCache()
+
+
+def require_fitted(row: ResponseFit) -> str:
+    """The artifact of a fitted model; :class:`Conflict` naming the state otherwise."""
+    if row.state == SUCCEEDED and row.artifact is not None:
+        return row.artifact
+    why = {FAILED: "its fit failed"}.get(row.state, "its fit has not finished")
+    raise Conflict(f"model {row.id} is {row.state}: {why} (job {row.job_id}); plans, "
+                   "forecasts and curves need a fitted model")
+
+
+def fitted(store: ArtifactStore, row: ResponseFit) -> Fitted:
+    """The loaded model of a fitted row (409 if it is not fitted)."""
+    return MODELS.get(store, require_fitted(row))
+
+
+def model_of(session: Session, workspace_id: str, model_id: str) -> ResponseFit:
+    """The model a request body names; 422 on ``model`` if the workspace has none of that id."""
+    row = session.get(ResponseFit, model_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise _field_error("model", f"model: no model {model_id!r} in this workspace")
+    return row
+
+
+# -- plans and forecasts ------------------------------------------------------------------------
+
+
+def spend_of(spend: Mapping[str, float], draws: ResponseDraws, field: str) -> np.ndarray:
+    """``(channels,)`` weekly spend of a ``channel -> spend`` mapping (missing channels: 0)."""
+    frame = pd.DataFrame({"channel": list(spend), "spend": [float(v) for v in spend.values()]})
+    with blamed(field):
+        return _spend_by_channel(frame, Path(field), draws)
+
+
+def known(names: list[str], draws: ResponseDraws, field: str) -> list[str]:
+    """``names``, each a channel of the model (422 on ``field`` otherwise)."""
+    with blamed(field):
+        return _known(names, draws, field)
+
+
+def solve_plan(draws: ResponseDraws, p: Mapping[str, Any]) -> Any:
+    """The :class:`optimizer.plan.Plan` of the parameters ``p`` (names of ``spendwise plan``)."""
+    if p.get("current") is not None:
+        draws = replace(draws, current=spend_of(p["current"], draws, "current"))
+    bounds = p.get("bounds")
+    if bounds is not None:
+        known(list(bounds), draws, "bounds")
+        bounds = {c: (b.get("min"), b.get("max")) for c, b in bounds.items()}
+    max_change = p.get("max_change")
+    if isinstance(max_change, Mapping):
+        known(list(max_change), draws, "max_change")
+    allocator = BudgetAllocator(
+        draws, mode="per_week" if p.get("per_week") else "steady",
+        objective=p.get("objective", "conversions"), horizon_weeks=p.get("horizon_weeks", 4),
+        alpha=p.get("alpha", 0.1), max_spend_multiple=p.get("max_spend_multiple", 1.5))
+    return allocator.solve(
+        p.get("budget"), bounds=bounds, max_change=max_change,
+        locked=known(list(p.get("locked") or []), draws, "locked"),
+        romi_floor=p.get("romi_floor"), target=p.get("target"), budget_mode=p.get("budget_mode"))
+
+
+def forecast_of(draws: ResponseDraws, p: Mapping[str, Any]) -> dict[str, Any]:
+    """Forecast of ``p["allocation"]`` (weekly spend) and, if asked, its comparison with current."""
+    allocation = spend_of(p["allocation"], draws, "allocation")
+    weeks = p.get("horizon_weeks", 4)
+    against = None
+    if p.get("compare_with_current", True):
+        against = compare(draws, "current", allocation, horizon_weeks=weeks).to_dict()
+    return {"forecast": forecast(draws, allocation, horizon_weeks=weeks).to_dict(),
+            "against_current": against}
+
+
+def create_result(session: Session, store: ArtifactStore, workspace_id: str, created_by: str,
+                  kind: str, model_id: str, parameters: dict[str, Any]) -> Plan:
+    """Compute a plan (``kind="plan"``) or a forecast and add its row.
+
+    The caller audits and commits; nothing is added when the engine refuses the request.
+    """
+    model_row = model_of(session, workspace_id, model_id)
+    loaded = fitted(store, model_row)
+    loaded.model.require_converged(allow=bool(parameters.get("allow_unconverged")))
+    if kind == "plan":
+        result = solve_plan(loaded.draws, parameters).to_dict()
+    else:
+        result = forecast_of(loaded.draws, parameters)
+    digest = fingerprint({"model": model_row.fingerprint, "kind": kind,
+                          "parameters": parameters})
+    row = Plan(workspace_id=workspace_id, model_id=model_row.id, kind=kind,
+               parameters=parameters, result=json_ready(result), fingerprint=digest,
+               version=__version__, created_by=created_by)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def result_csv(row: Plan) -> str:
+    """CSV of the channel table of a plan or forecast, formula-like cells neutralised."""
+    return _render(row.result, "csv")
+
+
+def curves_of(store: ArtifactStore, row: ResponseFit) -> Any:
+    """The :class:`~optimizer.response_summary.ResponseCurves` of a fitted model."""
+    from optimizer.response_summary import response_curves
+
+    return response_curves(fitted(store, row).draws)
