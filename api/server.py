@@ -33,8 +33,13 @@ def run_worker(settings: Settings, parent_pid: int | None = None, once: bool = F
 
     With ``once`` it runs the jobs that are waiting and returns.
     """
+    import warnings
+
     import api.routes  # noqa: F401 - registers the job handlers
     from api.jobs import Worker
+
+    # nutpie compiles the model with numba; PyTensor's C BLAS is not used.
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
     engine = make_engine(settings.url)
     worker = Worker(session_factory(engine), ArtifactStore(settings.store_dir), settings)
