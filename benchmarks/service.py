@@ -8,7 +8,9 @@ measures from this process:
 1. reading the stored report (``GET /v1/reports/{id}``): latency percentiles
    over sequential requests (target p99 under 50 ms);
 2. creating a plan from the stored model (``POST /v1/plans``, steady state,
-   expected conversions): latency percentiles (target p99 under 300 ms);
+   expected conversions, ``allow_unconverged``: 2 x 500 draws with lift tests
+   may fall short of ESS 400, and the benchmark measures speed): latency
+   percentiles (target p99 under 300 ms);
 3. read throughput: ``--clients`` threads with keep-alive connections reading
    the report for ``--seconds`` (target at least 200 reads per second).
 
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         key, report, model = setup(server)
         reads = latencies(server, args.requests, "GET", f"/v1/reports/{report}", key)
         plans = latencies(server, args.requests // 3, "POST", "/v1/plans", key,
-                          {"model": model, "budget": 150_000})
+                          {"model": model, "budget": 150_000, "allow_unconverged": True})
         rate = throughput(server, f"/v1/reports/{report}", key, args.clients, args.seconds)
     print(f"\n{'operation':<34}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     print(row("read a stored report", reads, 50))
