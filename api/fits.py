@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import tempfile
 import threading
@@ -38,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import Conflict, Invalid
 from api.jobs import JobContext, enqueue
+from api.reports import canonical_json
 from api.store import ArtifactStore
 from api.tables import Dataset, Plan, ResponseFit
 from attribution import __version__
@@ -61,10 +61,8 @@ CACHE_SIZE = 8
 
 
 def fingerprint(payload: Any) -> str:
-    """SHA-256 (hex) of ``payload`` as compact JSON with sorted keys."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of ``payload`` as compact JSON with sorted keys (as reports do)."""
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
 def json_ready(value: Any) -> Any:
