@@ -1,51 +1,41 @@
-"""Response-model fits, budget plans and ROMI forecasts of a workspace (no HTTP here).
+"""Response-model fits of a workspace and the fitted models they leave (no HTTP here).
 
 A fit reads its datasets (Parquet artifacts in the store), validates them with
 :meth:`optimizer.data.MediaData.from_frames` and runs as a background job of kind
 ``fit`` (:func:`run_fit`), which saves the fitted :class:`~optimizer.response_model.ResponseModel`
-to the store as one NetCDF file. Plans (:class:`~optimizer.allocator.BudgetAllocator`)
-and forecasts (:func:`optimizer.forecast.forecast`, :func:`~optimizer.forecast.compare`)
-run synchronously on a fitted model and are stored as rows of :class:`api.tables.Plan`
-with the engine's JSON form.
+to the store as one NetCDF file. Plans and forecasts on a fitted model are
+:mod:`api.plans`.
 
-Fingerprints are the SHA-256 of canonical JSON: for a model, the data's own
-fingerprint and the settings; for a plan or forecast, the model's fingerprint,
-the kind and the parameters. Fitted models are loaded through :data:`MODELS`,
+A model's fingerprint (:mod:`api.fingerprints`) hashes the data's own
+fingerprint and the settings. Fitted models are loaded through :data:`MODELS`,
 a small LRU cache keyed by artifact hash (an artifact never changes, so the
 cache cannot be stale).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import math
 import tempfile
 import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict, Invalid
+from api.fingerprints import fingerprint, json_ready
 from api.jobs import JobContext, enqueue
-from api.reports import canonical_json
 from api.store import ArtifactStore
-from api.tables import Dataset, Plan, ResponseFit
+from api.tables import Dataset, ResponseFit
 from attribution import __version__
-from optimizer.allocator import BudgetAllocator
-from optimizer.cli import _known, _render, _spend_by_channel
 from optimizer.data import IdentifiabilityWarning, MediaData
 from optimizer.errors import InputError
-from optimizer.forecast import compare, forecast
 from optimizer.posterior import ResponseDraws
 from optimizer.response_model import ResponseModel
 
@@ -58,24 +48,6 @@ SETTINGS = ("kpi", "curve", "max_lag", "fourier_order", "draws", "tune", "chains
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 #: Fitted models kept in memory per process.
 CACHE_SIZE = 8
-
-
-def fingerprint(payload: Any) -> str:
-    """SHA-256 (hex) of ``payload`` as compact JSON with sorted keys (as reports do)."""
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
-
-
-def json_ready(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays as Python values and non-finite floats as None."""
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _field_error(field: str, message: str) -> Invalid:
@@ -305,80 +277,7 @@ def model_of(session: Session, workspace_id: str, model_id: str) -> ResponseFit:
     return row
 
 
-# -- plans and forecasts ------------------------------------------------------------------------
-
-
-def spend_of(spend: Mapping[str, float], draws: ResponseDraws, field: str) -> np.ndarray:
-    """``(channels,)`` weekly spend of a ``channel -> spend`` mapping (missing channels: 0)."""
-    frame = pd.DataFrame({"channel": list(spend), "spend": [float(v) for v in spend.values()]})
-    with blamed(field):
-        return _spend_by_channel(frame, Path(field), draws)
-
-
-def known(names: list[str], draws: ResponseDraws, field: str) -> list[str]:
-    """``names``, each a channel of the model (422 on ``field`` otherwise)."""
-    with blamed(field):
-        return _known(names, draws, field)
-
-
-def solve_plan(draws: ResponseDraws, p: Mapping[str, Any]) -> Any:
-    """The :class:`optimizer.plan.Plan` of the parameters ``p`` (names of ``spendwise plan``)."""
-    if p.get("current") is not None:
-        draws = replace(draws, current=spend_of(p["current"], draws, "current"))
-    bounds = p.get("bounds")
-    if bounds is not None:
-        known(list(bounds), draws, "bounds")
-        bounds = {c: (b.get("min"), b.get("max")) for c, b in bounds.items()}
-    max_change = p.get("max_change")
-    if isinstance(max_change, Mapping):
-        known(list(max_change), draws, "max_change")
-    allocator = BudgetAllocator(
-        draws, mode="per_week" if p.get("per_week") else "steady",
-        objective=p.get("objective", "conversions"), horizon_weeks=p.get("horizon_weeks", 4),
-        alpha=p.get("alpha", 0.1), max_spend_multiple=p.get("max_spend_multiple", 1.5))
-    return allocator.solve(
-        p.get("budget"), bounds=bounds, max_change=max_change,
-        locked=known(list(p.get("locked") or []), draws, "locked"),
-        romi_floor=p.get("romi_floor"), target=p.get("target"), budget_mode=p.get("budget_mode"))
-
-
-def forecast_of(draws: ResponseDraws, p: Mapping[str, Any]) -> dict[str, Any]:
-    """Forecast of ``p["allocation"]`` (weekly spend) and, if asked, its comparison with current."""
-    allocation = spend_of(p["allocation"], draws, "allocation")
-    weeks = p.get("horizon_weeks", 4)
-    against = None
-    if p.get("compare_with_current", True):
-        against = compare(draws, "current", allocation, horizon_weeks=weeks).to_dict()
-    return {"forecast": forecast(draws, allocation, horizon_weeks=weeks).to_dict(),
-            "against_current": against}
-
-
-def create_result(session: Session, store: ArtifactStore, workspace_id: str, created_by: str,
-                  kind: str, model_id: str, parameters: dict[str, Any]) -> Plan:
-    """Compute a plan (``kind="plan"``) or a forecast and add its row.
-
-    The caller audits and commits; nothing is added when the engine refuses the request.
-    """
-    model_row = model_of(session, workspace_id, model_id)
-    loaded = fitted(store, model_row)
-    loaded.model.require_converged(allow=bool(parameters.get("allow_unconverged")))
-    if kind == "plan":
-        result = solve_plan(loaded.draws, parameters).to_dict()
-    else:
-        result = forecast_of(loaded.draws, parameters)
-    digest = fingerprint({"model": model_row.fingerprint, "kind": kind,
-                          "parameters": parameters})
-    row = Plan(workspace_id=workspace_id, model_id=model_row.id, kind=kind,
-               parameters=parameters, result=json_ready(result), fingerprint=digest,
-               version=__version__, created_by=created_by)
-    session.add(row)
-    session.flush()
-    return row
-
-
-def result_csv(row: Plan) -> str:
-    """CSV of the channel table of a plan or forecast, formula-like cells neutralised."""
-    return _render(row.result, "csv")
+# -- curves -----------------------------------------------------------------------------------
 
 
 def curves_of(store: ArtifactStore, row: ResponseFit) -> Any:

@@ -45,7 +45,6 @@ inputs give identical models JSON.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -58,6 +57,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from api import fingerprints
 from api.errors import Invalid
 from api.jobs import JobContext
 from api.store import ArtifactStore
@@ -141,17 +141,11 @@ def load_paths(store: ArtifactStore, dataset: Dataset) -> PathTable:
 # -- parameters -----------------------------------------------------------------------
 
 
-def canonical_json(value: Any) -> str:
-    """Compact JSON with sorted keys: the same value always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-
-
 def fingerprint(dataset_fingerprint: str, parameters: dict[str, Any]) -> str:
     """SHA-256 (hex) of the dataset's fingerprint and the report's models and settings."""
-    payload = {"dataset": dataset_fingerprint, "models": parameters["models"],
-               "settings": parameters["settings"]}
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    return fingerprints.fingerprint({"dataset": dataset_fingerprint,
+                                     "models": parameters["models"],
+                                     "settings": parameters["settings"]})
 
 
 def estimate_cost(rows: int, parameters: dict[str, Any]) -> int:

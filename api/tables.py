@@ -179,7 +179,12 @@ class Plan(Base):
         ForeignKey("response_models.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))  # "plan" or "forecast"
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
-    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: ``queued`` or ``running`` while a plan's job works on it, then ``succeeded``
+    #: or ``failed``; plans solved in their request are ``succeeded`` at once.
+    state: Mapped[str] = mapped_column(String(16), server_default="succeeded")
+    #: The engine's JSON form once succeeded.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    job_id: Mapped[str | None] = mapped_column(String(40))
     fingerprint: Mapped[str] = mapped_column(String(64))
     version: Mapped[str] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(40))

@@ -189,6 +189,39 @@ class BudgetAllocator:
         solution, fc, certificate = self._optimise(spec)
         return self._plan(spec, solution, fc, certificate, limits, max_change)
 
+    def check(
+        self, budget: float | None = None, *, bounds: Bounds | None = None,
+        max_change: float | Mapping[str, float] | None = None, locked: Iterable[str] = (),
+        romi_floor: float | None = None, target: float | None = None,
+        budget_mode: str | None = None,
+    ) -> str:
+        """Validate a request of :meth:`solve` without solving it; the engine that would.
+
+        Raises what :meth:`solve` raises before solving: a
+        :class:`~optimizer.errors.ParameterError` for a bad setting and an
+        :class:`~optimizer.errors.InfeasibleError` for the conflicts caught
+        before solving (an infeasibility only the solver finds passes).
+
+        Returns
+        -------
+        str
+            ``"separable"`` (water filling, milliseconds) or ``"conic"`` (a convex
+            program of :meth:`conic_size` curve terms).
+        """
+        self._check_settings()
+        limits = channel_limits(self.draws, bounds=bounds, max_change=max_change, locked=locked,
+                                max_spend_multiple=self.max_spend_multiple)
+        return self._engine_for(self._spec(budget, limits, romi_floor, target, budget_mode))
+
+    def conic_size(self) -> int:
+        """Curve terms of the convex program: draws x channels, x weeks in per-week mode.
+
+        Each term is an exponential or power cone (or a few linear pieces), so the
+        solver's time grows with this number.
+        """
+        n_draws, n_channels = np.shape(self.draws.beta)
+        return int(n_draws * n_channels * (self.horizon_weeks if self.mode == "per_week" else 1))
+
     # -- requests --------------------------------------------------------------------------
 
     def _spec(self, budget: float | None, limits: Limits, romi_floor: float | None,

@@ -82,7 +82,8 @@ def model_page(model_id: str) -> Response:
 @blueprint.output(PAGE, content_type="text/html",
                   description="the plan or forecast as a self-contained HTML page")
 @blueprint.doc(responses={403: "the role may not read plans",
-                          404: "no such plan in this workspace"})
+                          404: "no such plan in this workspace",
+                          409: "the plan is queued, running or failed"})
 def plan_page(plan_id: str) -> Response:
     """A budget plan or ROMI forecast as a page: current against proposed spend, expected
     KPI and ROMI with intervals, marginal ROMI, shadow price and certificate."""

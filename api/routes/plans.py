@@ -2,30 +2,36 @@
 
 ``POST /v1/plans`` solves a budget plan on a fitted model with the parameters
 of ``spendwise plan`` (same names); ``POST /v1/forecasts`` forecasts the ROMI
-of a weekly allocation against the current one. Both run in the request and
-are stored as plans (``kind`` ``plan`` or ``forecast``) with the engine's JSON
-form, a fingerprint and the version; ``GET /v1/plans/{id}/csv`` gives the
+of a weekly allocation against the current one. Both are validated in the
+request and stored as plans (``kind`` ``plan`` or ``forecast``) with the
+engine's JSON form, a fingerprint and the version. Forecasts and small plans
+are computed in the request (201); a plan whose convex program is large is
+queued as a job of kind ``plan`` (202, ``state`` ``queued`` with its
+``job_id``; :mod:`api.plans` says which). ``GET /v1/plans/{id}/csv`` gives the
 channel table as CSV.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from apiflask import APIBlueprint
 from flask import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api import fits
+from api import jobs, plans
 from api.app import auth, db, owned, principal, services
 from api.audit import record
+from api.errors import Conflict
 from api.routes.models import CSV, Body, Channel, ResourceId, Responses
 from api.schemas import Strict
-from api.tables import Plan
+from api.tables import Job, Plan
 
 blueprint = APIBlueprint("plans", __name__, url_prefix="/v1", tag="plans")
+jobs.HANDLERS[plans.JOB_KIND] = plans.run_plan
+jobs.ON_FAILURE[plans.JOB_KIND] = plans.plan_failed
 
 #: Largest amount of money accepted (a horizon budget, a bound, a weekly spend).
 MAX_AMOUNT = 1e12
@@ -80,13 +86,19 @@ class ForecastIn(Body):
     allow_unconverged: bool = False
 
 
+State = Literal["queued", "running", "succeeded", "failed"]
+
+
 class PlanOut(BaseModel):
     id: str
     kind: Literal["plan", "forecast"]
+    state: State = Field(description="a queued plan is solved by a job of kind `plan`")
     model_id: str | None
     parameters: dict[str, Any]
-    result: dict[str, Any] = Field(description="the engine's plan, or {forecast, "
-                                               "against_current}")
+    result: dict[str, Any] | None = Field(description="once succeeded: the engine's plan, or "
+                                                      "{forecast, against_current}")
+    job_id: str | None = Field(description="the job solving a large plan")
+    error: str | None = Field(description="why the plan failed")
     fingerprint: str
     version: str
     created_by: str
@@ -96,9 +108,12 @@ class PlanOut(BaseModel):
 class PlanSummary(BaseModel):
     id: str
     kind: Literal["plan", "forecast"]
+    state: State
     model_id: str | None
     parameters: dict[str, Any]
-    total: dict[str, Any] = Field(description="totals of the plan or forecast")
+    total: dict[str, Any] = Field(description="totals of the plan or forecast (empty until "
+                                              "it has succeeded)")
+    job_id: str | None
     fingerprint: str
     version: str
     created_by: str
@@ -118,18 +133,25 @@ class PlanQuery(Strict):
 
 
 def plan_dict(row: Plan) -> dict[str, Any]:
-    """The JSON form of a plan or forecast."""
-    return {"id": row.id, "kind": row.kind, "model_id": row.model_id,
-            "parameters": row.parameters, "result": row.result, "fingerprint": row.fingerprint,
-            "version": row.version, "created_by": row.created_by, "created_at": row.created_at}
+    """The JSON form of a plan or forecast; the error is its job's when it failed."""
+    error = None
+    if row.state == plans.FAILED and row.job_id is not None:
+        job = db().get(Job, row.job_id)
+        error = job.error if job is not None else "the plan's job no longer exists"
+    return {"id": row.id, "kind": row.kind, "state": row.state, "model_id": row.model_id,
+            "parameters": row.parameters, "result": row.result, "job_id": row.job_id,
+            "error": error, "fingerprint": row.fingerprint, "version": row.version,
+            "created_by": row.created_by, "created_at": row.created_at}
 
 
 def summary_dict(row: Plan) -> dict[str, Any]:
-    """A plan without its channel table: parameters and totals."""
-    body = row.result.get("forecast", row.result)
-    out = plan_dict(row)
-    del out["result"]
-    return out | {"total": body.get("total", {})}
+    """A plan without its channel table: state, parameters and totals."""
+    result = row.result or {}
+    body = result.get("forecast", result)
+    return {"id": row.id, "kind": row.kind, "state": row.state, "model_id": row.model_id,
+            "parameters": row.parameters, "total": body.get("total", {}),
+            "job_id": row.job_id, "fingerprint": row.fingerprint, "version": row.version,
+            "created_by": row.created_by, "created_at": row.created_at}
 
 
 ERRORS = {403: "the role may not do this", 409: "the model is not fitted, or did not converge",
@@ -139,21 +161,24 @@ ERRORS = {403: "the role may not do this", 409: "the model is not fitted, or did
 @blueprint.post("/plans")
 @blueprint.auth_required(auth)
 @blueprint.input(PlanIn, arg_name="body")
-@blueprint.output(PlanOut, status_code=201)
-@blueprint.doc(responses=ERRORS)
-def create_plan(body: PlanIn) -> dict[str, Any]:
+@blueprint.output(PlanOut, status_code=201, description="the plan, solved")
+@blueprint.doc(responses=cast(Any, ERRORS | {
+    202: {"description": "the plan's convex program is large: queued as a job of kind `plan`",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/"
+                                                               "PlanOut"}}}}}))
+def create_plan(body: PlanIn) -> tuple[dict[str, Any], int]:
     """Allocate a budget over channels, certified optimal on the model's posterior draws."""
     who = principal()
     who.require("plan.create")
     session = db()
     assert who.workspace_id is not None
     parameters = body.model_dump(mode="json", exclude={"model"})
-    row = fits.create_result(session, services().store, who.workspace_id, who.key_id, "plan",
-                             body.model, parameters)
+    row = plans.create(session, services().store, who.workspace_id, who.key_id, "plan",
+                       body.model, parameters)
     record(session, who, "plan.create", "plan", row.id, fingerprint=row.fingerprint,
            parameters={"model": body.model, **parameters})
     session.commit()
-    return plan_dict(row)
+    return plan_dict(row), 201 if row.state == plans.SUCCEEDED else 202
 
 
 @blueprint.post("/forecasts")
@@ -168,8 +193,8 @@ def create_forecast(body: ForecastIn) -> dict[str, Any]:
     session = db()
     assert who.workspace_id is not None
     parameters = body.model_dump(mode="json", exclude={"model"})
-    row = fits.create_result(session, services().store, who.workspace_id, who.key_id, "forecast",
-                             body.model, parameters)
+    row = plans.create(session, services().store, who.workspace_id, who.key_id, "forecast",
+                       body.model, parameters)
     record(session, who, "forecast.create", "forecast", row.id, fingerprint=row.fingerprint,
            parameters={"model": body.model, **parameters})
     session.commit()
@@ -210,10 +235,13 @@ def get_plan(plan_id: str) -> dict[str, Any]:
 @blueprint.get("/plans/<plan_id>/csv")
 @blueprint.auth_required(auth)
 @blueprint.doc(responses=Responses({200: CSV, 403: "the role may not read plans",
-                                    404: "no such plan in this workspace"}))
+                                    404: "no such plan in this workspace",
+                                    409: "the plan is queued, running or failed"}))
 def get_plan_csv(plan_id: str) -> Response:
     """The channel table of a plan or forecast as CSV."""
     principal().require("plan.read")
     row = owned(Plan, plan_id)
-    return Response(fits.result_csv(row), mimetype="text/csv", headers={
+    if row.state != plans.SUCCEEDED:
+        raise Conflict(f"plan {row.id} is {row.state}; its CSV exists once it has succeeded")
+    return Response(plans.result_csv(row), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{row.id}.csv"'})

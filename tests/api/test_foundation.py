@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from api.access import PERMISSIONS, hash_secret
-from api.database import current_revision
-from api.tables import ApiKey, Base
+from api.database import current_revision, head_revision, upgrade
+from api.tables import ApiKey, Base, Plan
 from tests.api.conftest import bearer
 
 
@@ -21,13 +24,34 @@ def test_health_needs_no_key_and_reports_the_database(client):
 
 
 def test_migrations_create_exactly_the_declared_schema(app):
-    """After the migrations the database holds every declared table and column."""
+    """After the migrations the database is at the head revision and matches the tables."""
     engine = app.extensions["spendwise"].engine
-    assert current_revision(engine) == "0001"
-    inspector = inspect(engine)
-    for table in Base.metadata.tables.values():
-        columns = {c["name"] for c in inspector.get_columns(table.name)}
-        assert columns == {c.name for c in table.columns}, table.name
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert drift == []
+
+
+def test_upgrade_from_0001_keeps_stored_plans_as_succeeded(database):
+    """A plan stored before plans could be jobs reads back succeeded, without a job."""
+    engine = database.engine()
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO workspaces (id, name, pseudonym_secret, created_at) "
+                "VALUES ('ws_1', 'old', 's', CURRENT_TIMESTAMP)"))
+            connection.execute(text(
+                "INSERT INTO plans (id, workspace_id, kind, parameters, result, fingerprint, "
+                "version, created_by, created_at) VALUES ('pl_1', 'ws_1', 'plan', '{}', "
+                "'{\"total\": {}}', 'f', '0.1', 'k', CURRENT_TIMESTAMP)"))
+        upgrade(engine)
+        with Session(engine) as session:
+            plan = session.get(Plan, "pl_1")
+            assert plan is not None
+            assert (plan.state, plan.job_id, plan.result) == ("succeeded", None, {"total": {}})
+    finally:
+        engine.dispose()
 
 
 def test_admin_creates_workspace_and_keys(client, admin):

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from api.errors import Invalid
-from api.fits import create_fit, fingerprint
+from api.fingerprints import fingerprint
+from api.fits import create_fit
 from api.jobs import FAILED, QUEUED, SUCCEEDED, Worker
 from api.tables import AuditEvent, Dataset, Job, ResponseFit
 from attribution import __version__

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api import fits
+from api import fingerprints, fits, plans
 from api.tables import AuditEvent, Plan, ResponseFit
 from attribution import __version__
 from optimizer.allocator import BudgetAllocator
@@ -26,6 +26,7 @@ from optimizer.posterior import ResponseDraws
 from optimizer.response_model import ResponseModel
 from optimizer.response_summary import response_curves
 from tests.api.test_models import count, fixture_frame, media_datasets, workspace_of
+from tests.api.test_reports import run_job
 from tests.optimizer.test_cli import hand_posterior
 
 SETTINGS = {"kpi": "conversions", "value_per_conversion": 90.0}
@@ -50,8 +51,8 @@ def save(data: MediaData, divergences: int = 0) -> Saved:
         model.save(path)
         blob = path.read_bytes()
         draws = ResponseModel.load(path).response_draws()
-    return Saved(blob, fits.json_ready(model.result_.to_dict()),
-                 fits.fingerprint({"data": data.fingerprint, "settings": SETTINGS}), draws)
+    return Saved(blob, fingerprints.json_ready(model.result_.to_dict()),
+                 fingerprints.fingerprint({"data": data.fingerprint, "settings": SETTINGS}), draws)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def test_plan_spends_the_budget_as_the_allocator_does(client, acme, models, save
     assert [c["channel"] for c in result["channels"]] == list(saved["good"].draws.channels)
     assert plan["kind"] == "plan" and plan["model_id"] == models["good"]
     assert plan["version"] == __version__
-    assert plan["fingerprint"] == fits.fingerprint({"model": saved["good"].fingerprint,
+    assert plan["fingerprint"] == fingerprints.fingerprint({"model": saved["good"].fingerprint,
                                                     "kind": "plan",
                                                     "parameters": plan["parameters"]})
     assert plan["parameters"]["budget"] == BUDGET and plan["parameters"]["objective"] == \
@@ -173,18 +174,68 @@ def test_constraints_of_spendwise_plan(client, acme, models, saved):
                                atol=1e-3)
 
 
-def test_per_week_plan(client, acme, models, saved):
-    """A per-week plan gives a spend per channel and week, summing to the budget."""
+def test_large_per_week_plan_is_a_job_that_plans_as_the_allocator(client, acme, models, saved):
+    """A per-week plan over the inline size is queued (202), then solved by a worker."""
+    draws = saved["good"].draws
+    assert draws.beta.size * 2 > plans.INLINE_PLAN_TERMS  # 2 weeks of every draw and channel
     response = post_plan(client, acme["owner"], models["good"], budget=300_000,
                          horizon_weeks=2, per_week=True)
-    assert response.status_code == 201, response.json
-    result = response.json["result"]
+    assert response.status_code == 202, response.json
+    queued = response.json
+    assert (queued["state"], queued["result"], queued["error"]) == ("queued", None, None)
+    job = client.get(f"/v1/jobs/{queued['job_id']}", headers=acme["buyer"]).json
+    assert (job["kind"], job["target_id"], job["state"]) == ("plan", queued["id"], "queued")
+    assert client.get(f"/v1/plans/{queued['id']}/csv", headers=acme["owner"]).status_code == 409
+    assert client.get(f"/v1/plans/{queued['id']}/html", headers=acme["owner"]).status_code == 409
+
+    assert run_job(client)
+    plan = client.get(f"/v1/plans/{queued['id']}", headers=acme["auditor"]).json
+    assert plan["state"] == "succeeded" and plan["fingerprint"] == queued["fingerprint"]
+    result = plan["result"]
     assert result["mode"] == "per_week"
     assert all(len(c["weekly_spend"]) == 2 for c in result["channels"])
     assert spends(result).sum() == pytest.approx(300_000, rel=1e-6)
-    expected = BudgetAllocator(saved["good"].draws, mode="per_week", horizon_weeks=2) \
-        .solve(300_000)
+    expected = BudgetAllocator(draws, mode="per_week", horizon_weeks=2).solve(300_000)
     np.testing.assert_allclose(spends(result), expected.spend, rtol=1e-4, atol=1.0)
+    listed = client.get("/v1/plans", headers=acme["finance"]).json["plans"][0]
+    assert listed["state"] == "succeeded" and listed["total"] == result["total"]
+
+
+def test_small_per_week_plan_is_solved_in_the_request(client, acme, models, monkeypatch):
+    """Under the inline size a per-week plan is solved at once (201)."""
+    monkeypatch.setattr(plans, "INLINE_PLAN_TERMS", 10 ** 6)
+    response = post_plan(client, acme["owner"], models["good"], budget=300_000,
+                         horizon_weeks=2, per_week=True)
+    assert response.status_code == 201, response.json
+    assert response.json["state"] == "succeeded" and response.json["job_id"] is None
+    assert spends(response.json["result"]).sum() == pytest.approx(300_000, rel=1e-6)
+
+
+def test_plan_job_the_solver_refuses_fails_with_the_reason(app, client, acme, models):
+    """A queued plan that turns out infeasible fails at once, with the engine's reason."""
+    response = post_plan(client, acme["owner"], models["good"], budget=300_000,
+                         horizon_weeks=2, per_week=True, romi_floor=1000)
+    assert response.status_code == 202, response.json
+    assert run_job(client)
+    plan = client.get(f"/v1/plans/{response.json['id']}", headers=acme["owner"]).json
+    assert plan["state"] == "failed" and plan["result"] is None
+    assert "ROMI" in plan["error"], plan["error"]
+    job = client.get(f"/v1/jobs/{response.json['job_id']}", headers=acme["owner"]).json
+    assert (job["state"], job["attempts"], job["error"]) == ("failed", 1, plan["error"])
+    listed = client.get("/v1/plans", headers=acme["owner"]).json["plans"][0]
+    assert listed["state"] == "failed" and listed["total"] == {}
+
+
+def test_plan_job_of_a_deleted_model_fails(app, client, acme, models):
+    """A queued plan whose model is gone by the time a worker runs it fails, saying so."""
+    response = post_plan(client, acme["owner"], models["good"], budget=300_000,
+                         horizon_weeks=2, per_week=True)
+    assert response.status_code == 202, response.json
+    with app.extensions["spendwise"].sessions.begin() as session:
+        session.delete(session.get(ResponseFit, models["good"]))
+    assert run_job(client)
+    plan = client.get(f"/v1/plans/{response.json['id']}", headers=acme["owner"]).json
+    assert plan["state"] == "failed" and "deleted" in plan["error"]
 
 
 @pytest.mark.parametrize(("body", "status", "field", "needle"), [

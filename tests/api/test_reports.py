@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api import reports
+from api import fingerprints, reports
 from api.cli import main as spendwise
 from api.jobs import Worker
 from api.store import ArtifactStore
@@ -166,7 +166,7 @@ def test_seeded_reports_are_byte_identical(client, acme, sample):
                         sort_keys=True) for i in ids]
     assert texts[0] == texts[1] and '"ci"' in texts[0] and '"order_scores"' in texts[0]
     with client.application.extensions["spendwise"].sessions() as session:
-        stored = [reports.canonical_json(session.get(Report, i).result) for i in ids]
+        stored = [fingerprints.canonical_json(session.get(Report, i).result) for i in ids]
     assert stored[0] == stored[1]
 
 

@@ -369,6 +369,37 @@ def test_bad_requests_are_named(posterior, objective, kwargs, message):
         BudgetAllocator(posterior, objective=objective).solve(**kwargs)
 
 
+def test_check_refuses_what_solve_refuses_before_solving(posterior):
+    """``check`` raises the errors ``solve`` raises before solving, and solves nothing."""
+    for objective, kwargs, message in [
+            ("conversions", {}, "budget: required"),
+            ("conversions", {"budget": 1e5, "locked": ["radio"]}, "locked: unknown channel"),
+            ("profit", {"budget": 1e5, "budget_mode": "equal"}, "the budget of profit")]:
+        with pytest.raises(ParameterError, match=message):
+            BudgetAllocator(posterior, objective=objective).check(**kwargs)
+    allocator = BudgetAllocator(_media())
+    with pytest.raises(InfeasibleError, match="channel search: minimum 50,000"):
+        allocator.check(1_200_000, bounds={"search": (50_000, 40_000)})
+    assert not hasattr(allocator, "problems_")
+
+
+@pytest.mark.parametrize(("settings", "kwargs", "engine", "size"), [
+    ({}, {"budget": 1e5}, "separable", 40 * 6),
+    ({"objective": "profit"}, {"budget": 1e5}, "separable", 40 * 6),
+    ({"objective": "cvar"}, {"budget": 1e5}, "conic", 40 * 6),
+    ({"mode": "per_week", "horizon_weeks": 3}, {"budget": 1e5}, "conic", 40 * 6 * 3),
+    ({"objective": "min_spend"}, {"target": 100.0, "romi_floor": 0.5}, "conic", 40 * 6),
+    ({"engine": "conic"}, {"budget": 1e5}, "conic", 40 * 6),
+])
+def test_check_names_the_engine_and_the_program_size(posterior, settings, kwargs, engine, size):
+    """Steady mean objectives go to water filling; the rest to a program of
+    draws x channels (x weeks) curve terms."""
+    allocator = BudgetAllocator(posterior, **settings)
+    assert allocator.check(**kwargs) == engine
+    assert allocator.conic_size() == size
+    assert allocator.solve(**kwargs).engine == engine
+
+
 def test_separable_engine_refuses_what_it_cannot_solve(posterior):
     """Asking the separable engine for CVaR or per-week plans is a ParameterError."""
     with pytest.raises(ParameterError, match="'separable' covers steady-state"):
