@@ -236,5 +236,4 @@ def delete_dataset(dataset_id: str) -> Response:
     digests = delete_rows(session, rows)
     session.commit()
     release_artifacts(session, services().store, digests)
-    session.rollback()
     return Response(status=204)

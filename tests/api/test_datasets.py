@@ -9,6 +9,7 @@ import hmac
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -423,6 +424,42 @@ def test_delete_removes_derived_datasets_and_unshared_artifacts(client, acme):
         (touches["id"], touches["fingerprint"]), (paths["id"], paths["fingerprint"])}
     assert client.delete(f"/v1/datasets/{twin['id']}", headers=acme["owner"]).status_code == 204
     assert store.digests() == {conversions["artifact"]}
+
+
+def test_delete_racing_an_upload_of_the_same_bytes_keeps_the_file(client, acme, monkeypatch):
+    """A delete overlapping an upload of identical bytes waits for it and keeps the file."""
+    first = uploaded(client, acme["owner"], "spend")
+    store = services(client).store
+    put, stored, go = store.put, threading.Event(), threading.Event()
+
+    def paused_put(data: bytes) -> str:
+        digest = put(data)  # the file is in place; the upload's row is not yet
+        stored.set()
+        go.wait(30)
+        return digest
+
+    monkeypatch.setattr(store, "put", paused_put)
+    answers: dict[str, Any] = {}
+    data = (FIXTURES / FILES["spend"]).read_bytes()
+    uploader = threading.Thread(target=lambda: answers.update(
+        upload=upload(client.application.test_client(), acme["owner"], "spend", data)))
+    uploader.start()
+    assert stored.wait(30)
+    deleter = threading.Thread(target=lambda: answers.update(
+        delete=client.application.test_client().delete(f"/v1/datasets/{first['id']}",
+                                                        headers=acme["owner"])))
+    deleter.start()
+    deleter.join(0.5)
+    waited = deleter.is_alive()
+    go.set()
+    uploader.join(30)
+    deleter.join(30)
+    assert waited, "the delete did not wait for the upload of the same bytes"
+    assert answers["upload"].status_code == 201 and answers["delete"].status_code == 204
+    twin = answers["upload"].json
+    assert twin["artifact"] == first["artifact"]
+    assert len(stored_frame(client, twin)) == twin["rows"]  # the file is whole
+    assert store.digests() == {twin["artifact"]}
 
 
 # -- roles and workspaces ------------------------------------------------------------------
