@@ -182,10 +182,8 @@ class BudgetAllocator:
         SolverError
             Neither Clarabel nor SCS returned a certified plan.
         """
-        self._check_settings()
-        limits = channel_limits(self.draws, bounds=bounds, max_change=max_change, locked=locked,
-                                max_spend_multiple=self.max_spend_multiple)
-        spec = self._spec(budget, limits, romi_floor, target, budget_mode)
+        limits, spec = self._request(budget, bounds, max_change, locked, romi_floor, target,
+                                     budget_mode)
         solution, fc, certificate = self._optimise(spec)
         return self._plan(spec, solution, fc, certificate, limits, max_change)
 
@@ -208,10 +206,8 @@ class BudgetAllocator:
             ``"separable"`` (water filling, milliseconds) or ``"conic"`` (a convex
             program of :meth:`conic_size` curve terms).
         """
-        self._check_settings()
-        limits = channel_limits(self.draws, bounds=bounds, max_change=max_change, locked=locked,
-                                max_spend_multiple=self.max_spend_multiple)
-        return self._engine_for(self._spec(budget, limits, romi_floor, target, budget_mode))
+        return self._engine_for(self._request(budget, bounds, max_change, locked, romi_floor,
+                                              target, budget_mode)[1])
 
     def conic_size(self) -> int:
         """Curve terms of the convex program: draws x channels, x weeks in per-week mode.
@@ -223,6 +219,16 @@ class BudgetAllocator:
         return int(n_draws * n_channels * (self.horizon_weeks if self.mode == "per_week" else 1))
 
     # -- requests --------------------------------------------------------------------------
+
+    def _request(self, budget: float | None, bounds: Bounds | None,
+                 max_change: float | Mapping[str, float] | None, locked: Iterable[str],
+                 romi_floor: float | None, target: float | None, budget_mode: str | None
+                 ) -> tuple[Limits, Spec]:
+        """The validated settings and request: channel limits and the problem's spec."""
+        self._check_settings()
+        limits = channel_limits(self.draws, bounds=bounds, max_change=max_change, locked=locked,
+                                max_spend_multiple=self.max_spend_multiple)
+        return limits, self._spec(budget, limits, romi_floor, target, budget_mode)
 
     def _spec(self, budget: float | None, limits: Limits, romi_floor: float | None,
               target: float | None, budget_mode: str | None) -> Spec:

@@ -168,16 +168,7 @@ ERRORS = {403: "the role may not do this", 409: "the model is not fitted, or did
                                                                "PlanOut"}}}}}))
 def create_plan(body: PlanIn) -> tuple[dict[str, Any], int]:
     """Allocate a budget over channels, certified optimal on the model's posterior draws."""
-    who = principal()
-    who.require("plan.create")
-    session = db()
-    assert who.workspace_id is not None
-    parameters = body.model_dump(mode="json", exclude={"model"})
-    row = plans.create(session, services().store, who.workspace_id, who.key_id, "plan",
-                       body.model, parameters)
-    record(session, who, "plan.create", "plan", row.id, fingerprint=row.fingerprint,
-           parameters={"model": body.model, **parameters})
-    session.commit()
+    row = _create("plan", body)
     return plan_dict(row), 201 if row.state == plans.SUCCEEDED else 202
 
 
@@ -188,17 +179,22 @@ def create_plan(body: PlanIn) -> tuple[dict[str, Any], int]:
 @blueprint.doc(responses=ERRORS)
 def create_forecast(body: ForecastIn) -> dict[str, Any]:
     """Conversions, revenue and ROMI of a weekly allocation, and against the current one."""
+    return plan_dict(_create("forecast", body))
+
+
+def _create(kind: str, body: PlanIn | ForecastIn) -> Plan:
+    """Compute (or queue) a plan or forecast for the caller, audit it and commit."""
     who = principal()
-    who.require("forecast.create")
+    who.require(f"{kind}.create")
     session = db()
     assert who.workspace_id is not None
     parameters = body.model_dump(mode="json", exclude={"model"})
-    row = plans.create(session, services().store, who.workspace_id, who.key_id, "forecast",
+    row = plans.create(session, services().store, who.workspace_id, who.key_id, kind,
                        body.model, parameters)
-    record(session, who, "forecast.create", "forecast", row.id, fingerprint=row.fingerprint,
+    record(session, who, f"{kind}.create", kind, row.id, fingerprint=row.fingerprint,
            parameters={"model": body.model, **parameters})
     session.commit()
-    return plan_dict(row)
+    return row
 
 
 @blueprint.get("/plans")
