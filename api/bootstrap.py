@@ -1,8 +1,10 @@
-"""Start-up: migrate the database and make sure an admin key exists.
+"""Start-up: migrate the database, make sure an admin key exists, tidy the store.
 
 The admin key is ``SPENDWISE_ADMIN_KEY`` when set (stored hashed on first
 use); otherwise one is generated when the database has none, and returned so
-that ``spendwise serve`` can print it once.
+that ``spendwise serve`` can print it once. Files of the artifact store that no
+row references (the Parquet of an upload killed before it committed) are
+removed (:func:`api.artifacts.collect`).
 """
 
 from __future__ import annotations
@@ -10,17 +12,24 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from api import artifacts
 from api.access import ADMIN, admin_key_from, hash_secret, issue_key
 from api.database import session_factory, upgrade
 from api.settings import Settings
+from api.store import ArtifactStore
 from api.tables import ApiKey
 
 
 def prepare(engine: Engine, settings: Settings) -> str | None:
-    """Migrate, then ensure an admin key; returns a newly generated admin key, if any."""
+    """Migrate, ensure an admin key and collect unreferenced artifacts; returns a newly
+    generated admin key, if any."""
     upgrade(engine)
-    with session_factory(engine).begin() as session:
-        return ensure_admin(session, settings.admin_key)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        key = ensure_admin(session, settings.admin_key)
+    with sessions() as session:
+        artifacts.collect(session, ArtifactStore(settings.store_dir))
+    return key
 
 
 def ensure_admin(session: Session, given: str | None) -> str | None:

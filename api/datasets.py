@@ -36,7 +36,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -45,14 +45,14 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.database import is_postgres
+from api import artifacts
 from api.errors import Invalid, UnsupportedMediaType
 from api.pseudonym import pseudonymise
 from api.store import ArtifactStore
-from api.tables import Dataset, ResponseFit, Workspace, new_id, now
+from api.tables import Dataset, Workspace, new_id, now
 from attribution.duckdb_io import InputTable, connect, fetch_one, first_row, load_table, open_table
 from attribution.errors import InputError as PathsInputError
 from attribution.journeys import build_journeys
@@ -340,31 +340,13 @@ def prepare_journeys(touches: bytes, conversions: bytes, lookback_days: float) -
     return prepared("paths", frame, summary)
 
 
-def lock_artifacts(session: Session, digests: Iterable[str]) -> None:
-    """Hold the artifacts ``digests`` until ``session``'s transaction ends.
-
-    An upload stores its Parquet and adds the row referencing it under this lock,
-    and :func:`release_artifacts` checks the references and removes the file
-    under it, so a delete can never remove a file that a concurrent upload of
-    the same bytes is about to reference. On PostgreSQL it is a transaction
-    advisory lock per digest (taken in sorted order, so two holders cannot
-    deadlock); on SQLite, the transaction's ``BEGIN IMMEDIATE`` write lock.
-    """
-    connection = session.connection()  # begins the transaction (on SQLite, the write lock)
-    if is_postgres(connection.engine):
-        for digest in sorted(set(digests)):
-            key = int.from_bytes(bytes.fromhex(digest[:16]), "big", signed=True)
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-
-
 def add_dataset(session: Session, store: ArtifactStore, workspace_id: str, data: Prepared,
                 name: str, created_by: str, derived_from: Sequence[str] = ()) -> Dataset:
     """Store the Parquet and add the dataset's row to ``session`` (not committed).
 
-    The artifact stays locked (:func:`lock_artifacts`) until the caller commits.
+    The artifact stays locked (:func:`api.artifacts.put`) until the caller commits.
     """
-    lock_artifacts(session, [hashlib.sha256(data.parquet).hexdigest()])
-    digest = store.put(data.parquet)
+    digest = artifacts.put(session, store, data.parquet)
     row = Dataset(id=new_id("ds"), workspace_id=workspace_id, kind=data.kind, name=name,
                   rows=len(data.frame), columns=[str(c) for c in data.frame.columns],
                   summary=data.summary, fingerprint=data.fingerprint, artifact=digest,
@@ -424,24 +406,6 @@ def delete_rows(session: Session, rows: Sequence[Dataset]) -> set[str]:
     """Delete the rows (not committed); returns their artifacts' digests."""
     session.execute(delete(Dataset).where(Dataset.id.in_([r.id for r in rows])))
     return {r.artifact for r in rows}
-
-
-def release_artifacts(session: Session, store: ArtifactStore, digests: set[str]) -> set[str]:
-    """Remove the artifacts no row references any more (after the delete is committed).
-
-    Runs in its own transaction, under :func:`lock_artifacts`; returns the removed digests.
-    """
-    if not digests:
-        return set()
-    with session.begin():
-        lock_artifacts(session, digests)
-        kept = set(session.scalars(select(Dataset.artifact)
-                                   .where(Dataset.artifact.in_(digests))))
-        kept |= set(session.scalars(select(ResponseFit.artifact)
-                                    .where(ResponseFit.artifact.in_(digests))))
-        for digest in digests - kept:
-            store.delete(digest)
-    return digests - kept
 
 
 def dataset_dict(row: Dataset) -> dict[str, Any]:

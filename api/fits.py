@@ -28,6 +28,7 @@ import pandas as pd
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from api import artifacts
 from api.errors import Conflict, Invalid
 from api.fingerprints import fingerprint, json_ready
 from api.jobs import JobContext, enqueue
@@ -182,11 +183,12 @@ def run_fit(context: JobContext) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.nc"
         model.save(path)
-        digest = context.store.put(path.read_bytes())
+        blob = path.read_bytes()
     diagnostics = json_ready(model.result_.to_dict())
     diagnostics["warnings"] = [*notes, *diagnostics.get("warnings", [])]
 
     def write(session: Session) -> None:
+        digest = artifacts.put(session, context.store, blob)
         session.execute(update(ResponseFit).where(ResponseFit.id == context.target_id)
                         .values(artifact=digest, diagnostics=diagnostics, state=SUCCEEDED))
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import artifacts
 from api.access import Principal
 from api.app import auth, body_bytes, db, owned, principal, require_content_type, services
 from api.audit import record
@@ -33,7 +34,6 @@ from api.datasets import (
     delete_rows,
     prepare,
     prepare_journeys,
-    release_artifacts,
     with_derived,
 )
 from api.errors import Invalid, NotFound
@@ -235,5 +235,5 @@ def delete_dataset(dataset_id: str) -> Response:
                parameters={"kind": row.kind, "name": row.name, "rows": row.rows, **cascade})
     digests = delete_rows(session, rows)
     session.commit()
-    release_artifacts(session, services().store, digests)
+    artifacts.release(session, services().store, digests)
     return Response(status=204)
