@@ -43,7 +43,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -53,7 +52,7 @@ from api.errors import Invalid, UnsupportedMediaType
 from api.pseudonym import pseudonymise
 from api.store import ArtifactStore
 from api.tables import Dataset, Workspace, new_id, now
-from attribution.duckdb_io import InputTable, connect, fetch_one, first_row, load_table, open_table
+from attribution.duckdb_io import connect, load_table, open_table
 from attribution.errors import InputError as PathsInputError
 from attribution.journeys import build_journeys
 from attribution.paths import PathTable
@@ -131,7 +130,6 @@ def _people(kind: str) -> Reader:
             table = open_table(con, path, required, optional)
             no_value = ", CAST(0 AS DOUBLE) AS value" if last not in table.columns else ""
             load_table(con, table, kind, no_value)
-            _refuse_infinite_times(con, table, kind)
             frame = con.execute(f"SELECT user_id, ts AS timestamp, {last} FROM {kind}").df()
         frame["user_id"] = pseudonymise(secret, frame["user_id"].astype(str))
         frame["timestamp"] = pd.to_datetime(frame["timestamp"]).astype("datetime64[us]")
@@ -147,14 +145,6 @@ def _people(kind: str) -> Reader:
         return frame, summary
 
     return read
-
-
-def _refuse_infinite_times(con: duckdb.DuckDBPyConnection, table: InputTable, kind: str) -> None:
-    """Refuse ``infinity`` timestamps, which DuckDB's cast lets through the loader's check."""
-    if fetch_one(con, f"SELECT count(*) FILTER (NOT isfinite(ts)) FROM {kind}")[0]:
-        row, raw = first_row(con, table, f"NOT isfinite({table.clean('timestamp')})",
-                             f"CAST({table.columns['timestamp']} AS VARCHAR)")
-        raise table.fail(f"row {row}: timestamp is not a finite date/time ({raw!r})")
 
 
 def _grid_of(raw: pd.DataFrame, table: str) -> tuple[pd.DatetimeIndex, str]:

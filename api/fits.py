@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import tempfile
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -35,7 +34,7 @@ from api.jobs import JobContext, enqueue
 from api.store import ArtifactStore
 from api.tables import Dataset, ResponseFit
 from attribution import __version__
-from optimizer.data import IdentifiabilityWarning, MediaData
+from optimizer.data import MediaData
 from optimizer.errors import InputError
 from optimizer.posterior import ResponseDraws
 from optimizer.response_model import ResponseModel
@@ -91,12 +90,9 @@ def media_data(store: ArtifactStore, rows: Mapping[str, Dataset]) -> tuple[Media
     """Validated media data of the datasets, and the identifiability warnings it raised."""
     frames = {field: pd.read_parquet(io.BytesIO(store.get(row.artifact)))
               for field, row in rows.items()}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", IdentifiabilityWarning)
-        data = MediaData.from_frames(frames["spend"], frames["outcomes"],
-                                     frames.get("controls"), frames.get("lift_tests"))
-    notes = [str(w.message) for w in caught if issubclass(w.category, IdentifiabilityWarning)]
-    return data, notes
+    data = MediaData.from_frames(frames["spend"], frames["outcomes"], frames.get("controls"),
+                                 frames.get("lift_tests"), warn=False)
+    return data, list(data.identifiability_notes)
 
 
 class FitInputs(NamedTuple):

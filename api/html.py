@@ -3,16 +3,17 @@
 Each page is one self-contained document: the styles sit in a ``<style>``
 element, the charts are inline SVG drawn by the engines' own chart routines
 (:func:`attribution.report.plot_comparison`,
-:func:`optimizer.response_summary.plot_response_curves`), and there is no
+:func:`optimizer.response_summary.plot_response_curves`,
+:func:`optimizer.charts.allocation_chart`), and there is no
 script, font or other fetched resource, so the page reads the same saved to
 disk, printed or opened under the :data:`CSP` of the service.
 
 Every value goes through Jinja2's autoescaping; the SVG of a chart is the only
 markup inserted as is, after :func:`inline_svg` has checked and trimmed it.
-Channel names reach matplotlib through :func:`chart_label`, so a name with
-``$`` is drawn as written instead of being parsed as mathtext. A page depends
-only on its row (and, for a model, the saved fit): rendering the same row twice
-gives the same bytes.
+The engines draw names as written (a ``$`` is never read as mathtext) and one
+chart at a time (:data:`attribution.charts.CHART_LOCK`), so pages may be
+rendered from several threads. A page depends only on its row (and, for a
+model, the saved fit): rendering the same row twice gives the same bytes.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ import math
 import os
 import re
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,7 @@ from markupsafe import Markup
 
 from attribution.base import AttributionResult, Credit, Interval, Intervals
 from attribution.paths import PathTable
+from optimizer.charts import allocation_chart
 
 if TYPE_CHECKING:
     from api.tables import Plan, Report, ResponseFit
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 #: The Content-Security-Policy of every page (also repeated in a ``<meta>`` element).
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 DASH = "–"
-#: pyplot keeps global state (figures, rcParams); charts are drawn one at a time.
-_CHART_LOCK = threading.Lock()
 _UNSAFE_SVG = re.compile(r"<\s*(script|foreignObject|iframe|object|embed)\b|\son\w+\s*="
                          r"|(?:href|src)\s*=\s*[\"'](?!#|data:image/)", re.IGNORECASE)
 
@@ -98,11 +96,6 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def chart_label(name: str) -> str:
-    """A channel name as matplotlib text: ``$`` escaped so it is never read as mathtext."""
-    return name.replace("$", r"\$")
-
-
 # -- charts ---------------------------------------------------------------------------------------
 
 
@@ -123,25 +116,18 @@ def inline_svg(data: bytes, label: str = "chart") -> Markup:
                   .strip())
 
 
-def _chart(draw: Callable[[], bytes], label: str) -> Markup:
-    with _CHART_LOCK:
-        return inline_svg(draw(), label)
-
-
-def attribution_results(payload: Any, label: Callable[[str], str] = chart_label
-                        ) -> list[AttributionResult]:
+def attribution_results(payload: Any) -> list[AttributionResult]:
     """Results rebuilt from their JSON report (:meth:`AttributionResult.to_dict`).
 
     Only what the report holds is restored: channel totals, intervals and the
-    audit fields, with channel names passed through ``label``.
+    audit fields.
     """
-    return [_attribution_result(entry, label) for entry in report_models(payload)]
+    return [_attribution_result(entry) for entry in report_models(payload)]
 
 
-def _attribution_result(entry: Mapping[str, Any], label: Callable[[str], str]
-                        ) -> AttributionResult:
+def _attribution_result(entry: Mapping[str, Any]) -> AttributionResult:
     rows = entry["channels"]
-    names = tuple(label(str(c["channel"])) for c in rows)
+    names = tuple(str(c["channel"]) for c in rows)
     totals = (np.array([c["conversions"] for c in rows], dtype=float),
               np.array([c["value"] for c in rows], dtype=float))
     empty = sp.csr_array((0, len(names)))
@@ -163,52 +149,6 @@ def _attribution_result(entry: Mapping[str, Any], label: Callable[[str], str]
         channels=names, credit=Credit(empty, empty, totals=totals), paths=paths,
         version=str(entry.get("spendwise_version")), intervals=intervals,
         created_at=str(entry.get("created_at")))
-
-
-def allocation_chart(channels: Sequence[str], spend: Mapping[str, Sequence[float]],
-                     kpi: Mapping[str, Sequence[Any]], horizon_weeks: int, kpi_name: str,
-                     title: str) -> bytes:
-    """Two panels per channel from the JSON form of a plan or forecast: horizon spend of each
-    allocation, and expected KPI (median, 90% interval) where it is known. SVG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
-
-    from attribution.report import chart_fonts, figure_bytes
-
-    labels = [chart_label(c) for c in channels]
-    y = np.arange(len(labels))
-    rc: Any = {"svg.hashsalt": "spendwise", "font.size": 9, "font.family": chart_fonts(labels)}
-    with plt.rc_context(rc):
-        fig, (spend_ax, kpi_ax) = plt.subplots(
-            1, 2, figsize=(10, 1.4 + 0.45 * len(labels)), sharey=True)
-        for ax, series in ((spend_ax, spend), (kpi_ax, kpi)):
-            height = 0.8 / max(1, len(series))
-            for i, (name, values) in enumerate(series.items()):
-                offset = (i - (len(series) - 1) / 2) * height
-                if ax is spend_ax:
-                    ax.barh(y + offset, np.asarray(values, dtype=float), height=height,
-                            label=name)
-                    continue
-                low, mid, high = (np.array([_finite(s.get(k)) if isinstance(s, Mapping)
-                                            else None for s in values], dtype=float)
-                                  for k in ("p05", "p50", "p95"))
-                err = np.nan_to_num(np.vstack([mid - low, high - mid])).clip(min=0)
-                ax.barh(y + offset, np.nan_to_num(mid), height=height, label=name, xerr=err,
-                        capsize=2)
-            ax.grid(axis="x", alpha=0.3)
-            ax.legend(loc="best", fontsize=8)
-            ax.xaxis.set_major_locator(MaxNLocator(5))
-            ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        spend_ax.set_yticks(y, labels)
-        spend_ax.invert_yaxis()
-        spend_ax.set_xlabel(f"spend over {horizon_weeks} weeks")
-        kpi_ax.set_xlabel(f"expected {kpi_name} (median, 90% interval)")
-        fig.suptitle(chart_label(title))
-        fig.tight_layout()
-        return figure_bytes(fig, "svg")
 
 
 # -- pages ----------------------------------------------------------------------------------------
@@ -244,7 +184,7 @@ def report_models(payload: Any) -> list[Mapping[str, Any]]:
 def report_page(row: Report) -> str:
     """The page of a finished attribution report."""
     models = report_models(row.result)
-    chart = _chart(lambda: _comparison_svg(row.result), "credit by channel and model") \
+    chart = inline_svg(_comparison_svg(row.result), "credit by channel and model") \
         if models and models[0]["channels"] else None
     return _render("report.html", title=f"Attribution report {row.id}", models=models,
                    chart=chart, parameters=row.parameters,
@@ -276,13 +216,12 @@ def model_page(row: ResponseFit, model: ResponseModel) -> str:
 
     draws = model.response_draws()
     curves = response_curves(draws)
-    labelled = replace(curves, channels=tuple(chart_label(c) for c in curves.channels))
     at_current = response_curves(draws, np.asarray(draws.current, dtype=float)[:, None])
     current = [{"channel": channel, "spend": float(draws.current[i]),
                 "kpi": _stats(at_current.kpi[i, 0]), "romi": _stats(at_current.romi[i, 0])}
                for i, channel in enumerate(draws.channels)]
     return _render("model.html", title=f"Response model {row.id}",
-                   chart=_chart(lambda: plot_response_curves(labelled, "svg"), "response curves"),
+                   chart=inline_svg(plot_response_curves(curves, "svg"), "response curves"),
                    diagnostics=row.diagnostics or {}, kpi=draws.kpi, current=current,
                    parameters=row.parameters, datasets=row.datasets,
                    facts=_facts(row, state=row.state, artifact=row.artifact or DASH))
@@ -306,17 +245,18 @@ def forecast_parts(result: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mappin
 
 def plan_page(row: Plan) -> str:
     """The page of a plan (``kind == "plan"``) or of a ROMI forecast."""
+    if row.result is None:
+        raise ValueError(f"plan {row.id} has no result yet (state {row.state!r})")
     facts = _facts(row, kind=row.kind, model=row.model_id or DASH)
     if row.kind == "plan":
-        return _plan_html(row, facts)
-    return _forecast_html(row, facts)
+        return _plan_html(row, row.result, facts)
+    return _forecast_html(row, row.result, facts)
 
 
-def _plan_html(row: Plan, facts: list[tuple[str, Any]]) -> str:
-    result = row.result
+def _plan_html(row: Plan, result: Mapping[str, Any], facts: list[tuple[str, Any]]) -> str:
     rows = result["channels"]
     names = [str(c["channel"]) for c in rows]
-    chart = _chart(lambda: allocation_chart(
+    chart = inline_svg(allocation_chart(
         names, {"current": [c["current_spend"] for c in rows],
                 "proposed": [c["spend"] for c in rows]},
         {"proposed": [c["kpi"] for c in rows]}, int(result["horizon_weeks"]),
@@ -326,8 +266,8 @@ def _plan_html(row: Plan, facts: list[tuple[str, Any]]) -> str:
                    parameters=row.parameters, facts=facts)
 
 
-def _forecast_html(row: Plan, facts: list[tuple[str, Any]]) -> str:
-    body, comparison = forecast_parts(row.result)
+def _forecast_html(row: Plan, result: Mapping[str, Any], facts: list[tuple[str, Any]]) -> str:
+    body, comparison = forecast_parts(result)
     rows = body["channels"]
     names = [str(c["channel"]) for c in rows]
     spend = {"allocation": [c["spend"] for c in rows]}
@@ -336,8 +276,8 @@ def _forecast_html(row: Plan, facts: list[tuple[str, Any]]) -> str:
         current = {str(c["channel"]): c for c in comparison["current"]["channels"]}
         spend = {"current": [current.get(n, {}).get("spend", np.nan) for n in names], **spend}
         kpi = {"current": [current.get(n, {}).get("kpi") for n in names], **kpi}
-    chart = _chart(lambda: allocation_chart(names, spend, kpi, int(body["horizon_weeks"]),
-                                            str(body["kpi_name"]), "ROMI forecast"),
-                   "spend and expected KPI by channel")
+    chart = inline_svg(allocation_chart(names, spend, kpi, int(body["horizon_weeks"]),
+                                        str(body["kpi_name"]), "ROMI forecast"),
+                       "spend and expected KPI by channel")
     return _render("forecast.html", title=f"ROMI forecast {row.id}", forecast=body,
                    comparison=comparison, chart=chart, parameters=row.parameters, facts=facts)

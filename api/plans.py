@@ -24,11 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -40,9 +38,9 @@ from api.store import ArtifactStore
 from api.tables import Plan, ResponseFit
 from attribution import __version__
 from optimizer.allocator import BudgetAllocator
-from optimizer.cli import _known, _render, _spend_by_channel
 from optimizer.forecast import compare, forecast
 from optimizer.posterior import ResponseDraws
+from optimizer.report import render
 
 JOB_KIND = "plan"
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
@@ -52,15 +50,14 @@ INLINE_PLAN_TERMS = 10_000
 
 def spend_of(spend: Mapping[str, float], draws: ResponseDraws, field: str) -> np.ndarray:
     """``(channels,)`` weekly spend of a ``channel -> spend`` mapping (missing channels: 0)."""
-    frame = pd.DataFrame({"channel": list(spend), "spend": [float(v) for v in spend.values()]})
     with blamed(field):
-        return _spend_by_channel(frame, Path(field), draws)
+        return draws.spend_by_channel(spend, field)
 
 
 def known(names: list[str], draws: ResponseDraws, field: str) -> list[str]:
     """``names``, each a channel of the model (422 on ``field`` otherwise)."""
     with blamed(field):
-        return _known(names, draws, field)
+        return draws.known_channels(names, field)
 
 
 def allocator_of(draws: ResponseDraws, p: Mapping[str, Any]
@@ -176,4 +173,4 @@ def plan_failed(session: Session, target_id: str, reason: str) -> None:
 
 def result_csv(row: Plan) -> str:
     """CSV of the channel table of a plan or forecast, formula-like cells neutralised."""
-    return _render(row.result or {}, "csv")
+    return render(row.result or {}, "csv")

@@ -40,7 +40,8 @@ PROBLEMS = {
     "user_id": "'user_id is empty'",
     "channel": "'channel is empty'",
     "timestamp": "CASE WHEN {text} IS NULL THEN 'timestamp is empty' "
-                 "ELSE 'timestamp is not an ISO date/time' END",
+                 "WHEN {clean} IS NULL THEN 'timestamp is not an ISO date/time' "
+                 "ELSE 'timestamp is not a finite date/time' END",
     "value": "CASE WHEN {text} IS NULL THEN 'value is empty' "
              "WHEN {clean} IS NULL OR isnan({clean}) THEN 'value is not a number' "
              "WHEN isinf({clean}) THEN 'value is infinite' ELSE 'value is negative' END",
@@ -199,9 +200,15 @@ def load_table(
 
 
 def bad_value_sql(field: str, clean: str) -> str:
-    """SQL test of a bad cleaned value."""
+    """SQL test of a bad cleaned value.
+
+    DuckDB casts ``infinity`` and ``-infinity`` to timestamps, so a timestamp
+    must be finite as well as present.
+    """
     if field == "value":
         return f"coalesce(NOT isfinite({clean}) OR {clean} < 0, true)"
+    if field == "timestamp":
+        return f"coalesce(NOT isfinite({clean}), true)"
     return f"{clean} IS NULL"
 
 

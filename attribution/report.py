@@ -6,16 +6,18 @@ caller, so a failure never leaves a half-written report behind.
 
 from __future__ import annotations
 
-import io
 import json
-import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from attribution.base import AttributionResult
+from attribution.charts import chart_text, drawing, figure_bytes
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FORMATS = ("json", "csv", "table")
 #: Characters that make a spreadsheet treat a cell as a formula.
@@ -84,62 +86,22 @@ def render(results: Sequence[AttributionResult], fmt: str) -> str:
     return to_table(results)
 
 
-def figure_bytes(fig: Any, fmt: str, dpi: int = 120) -> bytes:
-    """A matplotlib figure as PNG or SVG bytes, closed afterwards.
-
-    No creation date or software version is embedded and SVG ids are salted
-    with a constant, so the same chart gives the same bytes.
-    """
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-    fig.savefig(buffer, format=fmt, metadata=metadata, dpi=dpi)
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-#: Fonts tried, in order, for channel names outside Latin script.
-FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei",
-                  "Droid Sans Fallback", "Source Han Sans SC")
-
-
-def chart_fonts(labels: Sequence[str]) -> list[str]:
-    """Font families for a chart: DejaVu Sans, then installed fallbacks for other scripts.
-
-    Warns once when a label needs a script no installed font covers.
-    """
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    families = ["DejaVu Sans", *[f for f in FALLBACK_FONTS if f in installed]]
-    if len(families) == 1 and any(ord(ch) > 0x2E7F for label in labels for ch in label):
-        warnings.warn(
-            "no font for some channel names is installed (for Chinese, Japanese or Korean "
-            "install e.g. fonts-noto-cjk); they are drawn as boxes in the chart",
-            stacklevel=2,
-        )
-    return families
-
-
-def plot_comparison(results: Sequence[AttributionResult], fmt: str = "png") -> bytes:
+def comparison_figure(results: Sequence[AttributionResult]) -> Figure:
     """Grouped bars of each channel's share of conversions by model, with the
-    bootstrap intervals as error bars when present. ``fmt`` is ``png`` or ``svg``."""
-    import matplotlib
+    bootstrap intervals as error bars when present.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Channel and model names are drawn literally (:func:`attribution.charts.chart_text`);
+    the figure is built under :data:`attribution.charts.CHART_LOCK`.
+    """
+    from matplotlib.figure import Figure
 
     channels = list(results[0].channels)
-    families = chart_fonts(channels)
     n_models = len(results)
     height = 0.8 / n_models
     y = np.arange(len(channels))
-    with plt.rc_context({"svg.hashsalt": "spendwise", "font.size": 9,
-                         "font.family": families}), warnings.catch_warnings():
-        # Missing glyphs were reported once by chart_fonts; matplotlib would repeat it per glyph.
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * len(channels) * max(1, n_models / 2)))
+    with drawing(channels, font_size=9):
+        fig = Figure(figsize=(8, 1.2 + 0.45 * len(channels) * max(1, n_models / 2)))
+        ax = fig.subplots()
         for i, result in enumerate(results):
             share = 100 * result.share
             err = None
@@ -147,12 +109,17 @@ def plot_comparison(results: Sequence[AttributionResult], fmt: str = "png") -> b
                 bounds = 100 * np.array([iv.share for iv in result.intervals.by_channel])
                 err = np.vstack([share - bounds[:, 0], bounds[:, 1] - share]).clip(min=0)
             ax.barh(y + (i - (n_models - 1) / 2) * height, share, height=height,
-                    xerr=err, capsize=2, label=result.model)
-        ax.set_yticks(y, channels)
+                    xerr=err, capsize=2, label=chart_text(result.model))
+        ax.set_yticks(y, [chart_text(c) for c in channels])
         ax.invert_yaxis()
         ax.set_xlabel("share of conversions (%)")
         ax.set_title("Attributed conversions by channel and model")
         ax.legend(loc="lower right", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
-        return figure_bytes(fig, fmt)
+        return fig
+
+
+def plot_comparison(results: Sequence[AttributionResult], fmt: str = "png") -> bytes:
+    """The chart of :func:`comparison_figure` as ``png`` or ``svg`` bytes."""
+    return figure_bytes(comparison_figure(results), fmt)

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attribution.report import to_csv
 from optimizer.curves import CURVES
 from optimizer.errors import InputError, ParameterError
 from optimizer.posterior import ResponseDraws
+from optimizer.report import FORMATS, render
 
 Writer = Callable[[dict[Path, bytes]], None]
-FORMATS = ("json", "csv", "table")
 OBJECTIVES = ("conversions", "revenue", "profit", "cvar", "min_spend")
 
 
@@ -167,7 +168,7 @@ def run_curves(args: argparse.Namespace, write_outputs: Writer) -> int:
     model = _load(args.model)
     curves = model.curves()
     text = (json.dumps(curves.to_dict(), indent=2, ensure_ascii=False) + "\n"
-            if args.fmt == "json" else _csv(curves.to_frame()))
+            if args.fmt == "json" else to_csv(curves.to_frame()))
     outputs: dict[Path, bytes] = {}
     if args.plot is not None:
         _check_chart(args.plot)
@@ -195,7 +196,7 @@ def run_plan(args: argparse.Namespace, write_outputs: Writer) -> int:
         max_spend_multiple=args.max_spend_multiple)
     plan = allocator.solve(
         args.budget, bounds=_bounds(args.bounds, draws) if args.bounds else None,
-        max_change=args.max_change, locked=_known(args.lock, draws, "--lock"),
+        max_change=args.max_change, locked=draws.known_channels(args.lock, "--lock"),
         romi_floor=args.romi_floor, target=args.target, budget_mode=args.budget_mode)
     payload = plan.to_dict()
     outputs: dict[Path, bytes] = {}
@@ -204,7 +205,7 @@ def run_plan(args: argparse.Namespace, write_outputs: Writer) -> int:
         from optimizer.charts import plan_chart
 
         outputs[args.plot] = plan_chart(plan, args.plot.suffix.lower().lstrip("."))
-    return _emit(_render(payload, args.fmt), args.output, outputs, write_outputs)
+    return _emit(render(payload, args.fmt), args.output, outputs, write_outputs)
 
 
 def run_forecast(args: argparse.Namespace, write_outputs: Writer) -> int:
@@ -218,7 +219,7 @@ def run_forecast(args: argparse.Namespace, write_outputs: Writer) -> int:
     proposed = forecast(draws, allocation, horizon_weeks=args.horizon_weeks)
     comparison = compare(draws, "current", allocation, horizon_weeks=args.horizon_weeks)
     payload = {"forecast": proposed.to_dict(), "against_current": comparison.to_dict()}
-    return _emit(_render(payload, args.fmt), args.output, {}, write_outputs)
+    return _emit(render(payload, args.fmt), args.output, {}, write_outputs)
 
 
 # -- inputs and outputs -------------------------------------------------------------------------
@@ -267,29 +268,15 @@ def _read_frame(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def _known(names: list[str], draws: ResponseDraws, field: str) -> list[str]:
-    unknown = [n for n in names if n not in draws.channels]
-    if unknown:
-        raise InputError(f"{field}: unknown channel {unknown[0]!r}; the model has "
-                         f"{', '.join(draws.channels)}")
-    return names
-
-
 def _weekly_spend(path: Path, draws: ResponseDraws) -> np.ndarray:
-    return _spend_by_channel(_read_frame(path, ("channel", "spend")), path, draws)
-
-
-def _spend_by_channel(frame: pd.DataFrame, path: Path, draws: ResponseDraws) -> np.ndarray:
-    _known([str(c) for c in frame["channel"]], draws, str(path))
-    spend = dict(zip(frame["channel"].astype(str), frame["spend"], strict=True))
-    return np.array([spend.get(c, 0.0) for c in draws.channels])
+    return draws.spend_by_channel(_read_frame(path, ("channel", "spend")), path)
 
 
 def _bounds(path: Path, draws: ResponseDraws) -> dict[str, tuple[float | None, float | None]]:
     frame = _open_frame(path)
     if "channel" not in frame.columns or not {"min", "max"} & set(frame.columns):
         raise InputError(f"{path}: expected columns channel, min, max")
-    _known([str(c) for c in frame["channel"]], draws, str(path))
+    draws.known_channels([str(c) for c in frame["channel"]], path)
     bounds: dict[str, tuple[float | None, float | None]] = {}
     for row, record in enumerate(frame.to_dict("records"), start=1):
         limits: list[float | None] = []
@@ -310,8 +297,8 @@ def _bounds(path: Path, draws: ResponseDraws) -> dict[str, tuple[float | None, f
 def _allocation(path: Path, draws: ResponseDraws) -> np.ndarray:
     frame = _read_frame(path, ("channel", "spend"))
     if "week" not in frame.columns:
-        return _spend_by_channel(frame, path, draws)
-    _known([str(c) for c in frame["channel"]], draws, str(path))
+        return draws.spend_by_channel(frame, path)
+    draws.known_channels([str(c) for c in frame["channel"]], path)
     weeks = sorted(frame["week"].unique())
     schedule = np.zeros((len(weeks), draws.n_channels))
     index = {c: i for i, c in enumerate(draws.channels)}
@@ -324,65 +311,6 @@ def _allocation(path: Path, draws: ResponseDraws) -> np.ndarray:
 def _check_chart(path: Path) -> None:
     if path.suffix.lower() not in (".png", ".svg"):
         raise ParameterError(f"{path}: expected a .png or .svg file")
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    from attribution.report import to_csv
-
-    return to_csv(frame)
-
-
-def _render(payload: dict[str, Any], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    body = payload.get("forecast", payload)
-    if fmt == "csv":
-        return _csv(pd.json_normalize(body["channels"]))
-    return _table(payload, body)
-
-
-def _band(stats: dict[str, Any] | None, scale: float = 1.0, digits: int = 0) -> str:
-    """``median [p05, p95]`` of an interval dictionary."""
-    if not stats or stats.get("p50") is None:
-        return "-"
-    return (f"{scale * stats['p50']:,.{digits}f} "
-            f"[{scale * stats['p05']:,.{digits}f}, {scale * stats['p95']:,.{digits}f}]")
-
-
-def _table(payload: dict[str, Any], body: dict[str, Any]) -> str:
-    """A terminal table of a plan or forecast: spend, change, KPI and ROMI with 90% bands."""
-    rows = []
-    for c in body["channels"]:
-        row = {"channel": c["channel"], "spend": f"{c['spend']:,.0f}"}
-        if "current_spend" in c:
-            row["current"] = f"{c['current_spend']:,.0f}"
-            row["change"] = f"{c['change']:+,.0f}"
-        row["kpi median [5%, 95%]"] = _band(c.get("kpi"))
-        row["ROMI median [5%, 95%]"] = _band(c.get("romi"), 100.0) + " %"
-        row["marginal ROMI"] = _band(c.get("marginal_romi"), 100.0) + " %"
-        rows.append(row)
-    with pd.option_context("display.unicode.east_asian_width", True, "display.width", 200):
-        lines = [pd.DataFrame(rows).to_string(index=False)]
-    total = body.get("total", {})
-    if total:
-        lines.append(f"total spend {total.get('spend', 0):,.0f}; kpi {_band(total.get('kpi'))}; "
-                     f"ROMI {_band(total.get('romi'), 100.0)} %")
-    if "shadow_price" in payload:
-        shadow = payload["shadow_price"]
-        value = shadow.get("value") if isinstance(shadow, dict) else shadow
-        certificate = payload.get("certificate", {})
-        lines.append(f"objective {payload.get('objective')}, status {payload.get('status')}; "
-                     f"shadow price of the budget {value:.6g}; probability of beating the "
-                     f"current allocation {payload.get('prob_beats_current', 0):.1%}; "
-                     f"relative duality gap {certificate.get('gap_rel', float('nan')):.2g}")
-    comparison = payload.get("against_current")
-    if comparison:
-        gain = comparison["difference"]
-        lines.append(f"against current: kpi {_band(gain['kpi'])}, profit {_band(gain['profit'])}")
-        beats = ", ".join(f"{k} {v:.1%}" for k, v in
-                          comparison["prob_proposed_beats_current"].items())
-        lines.append(f"probability of beating the current allocation: {beats}")
-    return "\n".join(lines) + "\n"
 
 
 def _emit(text: str, output: Path | None, outputs: dict[Path, bytes],

@@ -22,8 +22,10 @@ spend dates.
 
 Every problem raises one :class:`~optimizer.errors.InputError` whose one-line
 message names the table, the row (1-based, header excluded), the field and
-how many more rows share the problem. Weak identifiability is not an error
-but an :class:`IdentifiabilityWarning`.
+how many more rows share the problem. Weak identifiability is not an error:
+:meth:`MediaData.from_frames` emits each note as an :class:`IdentifiabilityWarning`
+(or not, with ``warn=False``), and :attr:`MediaData.identifiability_notes` holds
+them as data, for callers that must not touch the process-wide warnings filters.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from numpy.typing import NDArray
 from optimizer.errors import InputError, ParameterError
 from optimizer.tables import (
     DAY_NS,
+    FIRST_DATE,
+    LAST_DATE,
     UNIT,
     check_every_channel_spends,
     control_frame,
@@ -149,7 +153,12 @@ class MediaData:
         periods, width = len(self.dates), len(self.channels)
         if self.frequency not in UNIT:
             raise InputError(f"frequency: must be 'W' or 'D', got {self.frequency!r}")
-        dates = pd.DatetimeIndex(self.dates, name="date").as_unit("ns")
+        try:
+            dates = pd.DatetimeIndex(self.dates, name="date").as_unit("ns")
+        except (ValueError, TypeError) as exc:  # out of the nanosecond range, not dates
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"dates: not dates between {FIRST_DATE:%Y-%m-%d} and "
+                             f"{LAST_DATE:%Y-%m-%d} ({first})") from None
         step = (7 if self.frequency == "W" else 1) * DAY_NS
         if not np.all(np.diff(dates.asi8) == step):
             raise InputError(f"dates: must be a sorted, regular {UNIT[self.frequency][1]} "
@@ -205,6 +214,12 @@ class MediaData:
                           allow_nan=False)
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    @cached_property
+    def identifiability_notes(self) -> tuple[str, ...]:
+        """One-line notes on weakly identified channels (:func:`identifiability_messages`
+        of the weekly spend); empty when every channel is identifiable."""
+        return tuple(identifiability_messages(self.to_weekly().spend, self.channels))
+
     def to_weekly(self) -> MediaData:
         """The data in weeks starting Monday, labelled by the Monday.
 
@@ -248,6 +263,8 @@ class MediaData:
         outcomes: pd.DataFrame,
         controls: pd.DataFrame | None = None,
         lift_tests: pd.DataFrame | None = None,
+        *,
+        warn: bool = True,
     ) -> MediaData:
         """Validate data frames in the formats of the module docstring.
 
@@ -255,6 +272,12 @@ class MediaData:
         ----------
         spend, outcomes, controls, lift_tests
             The tables, as read from files (text) or typed (dates, numbers).
+        warn
+            Emit each of :attr:`identifiability_notes` as an
+            :class:`IdentifiabilityWarning` (the default). With ``False`` nothing
+            is emitted; read the notes from the result instead. The warnings
+            filters are process-wide, so a threaded caller such as a web service
+            should not collect warnings with :func:`warnings.catch_warnings`.
 
         Returns
         -------
@@ -269,7 +292,7 @@ class MediaData:
         Warns
         -----
         IdentifiabilityWarning
-            Once per problem of :func:`identifiability_messages` on weekly spend.
+            Once per note of :attr:`identifiability_notes`, unless ``warn`` is false.
         """
         dates, frequency, channels, matrix = spend_matrix(spend)
         conversions, revenue = outcome_columns(outcomes, dates, frequency)
@@ -287,8 +310,9 @@ class MediaData:
                 f"spend: {weekly.n_periods} {complete}, fewer than the {needed} that {sizes} "
                 f"need (minimum_periods: {PERIODS_PER_PARAMETER} weeks per parameter, at least "
                 f"{MIN_PERIODS_FLOOR})")
-        for message in identifiability_messages(weekly.spend, channels):
-            warnings.warn(message, IdentifiabilityWarning, stacklevel=2)
+        if warn:
+            for message in data.identifiability_notes:
+                warnings.warn(message, IdentifiabilityWarning, stacklevel=2)
         return data
 
     @classmethod
@@ -298,6 +322,8 @@ class MediaData:
         outcomes: str | Path,
         controls: str | Path | None = None,
         lift_tests: str | Path | None = None,
+        *,
+        warn: bool = True,
     ) -> MediaData:
         """Read CSV or Parquet files and validate them with :meth:`from_frames`."""
         return cls.from_frames(
@@ -305,6 +331,7 @@ class MediaData:
             read_table(outcomes, "outcomes"),
             None if controls is None else read_table(controls, "controls"),
             None if lift_tests is None else read_table(lift_tests, "lift_tests"),
+            warn=warn,
         )
 
 

@@ -13,11 +13,15 @@ is ``beta * s(x; lam)``.
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from optimizer.adstock import adstock_weights
@@ -90,6 +94,76 @@ class ResponseDraws:
     def n_channels(self) -> int:
         """Number of channels."""
         return len(self.channels)
+
+    def known_channels(self, names: Iterable[str], field: str | os.PathLike[str]) -> list[str]:
+        """``names`` as a list, once each is checked to be a channel of the draws.
+
+        Parameters
+        ----------
+        names
+            Channel names given by a user (locked channels, keys of bounds, ...).
+        field
+            The option, request field or file the names came from; errors name it.
+
+        Returns
+        -------
+        list of str
+            ``names`` in the order given.
+
+        Raises
+        ------
+        InputError
+            ``"<field>: unknown channel '<name>'; the model has <channels>"`` for
+            the first name that is not a channel.
+        """
+        given = list(names)
+        unknown = [name for name in given if name not in self.channels]
+        if unknown:
+            raise InputError(f"{os.fspath(field)}: unknown channel {unknown[0]!r}; the model "
+                             f"has {', '.join(self.channels)}")
+        return given
+
+    def spend_by_channel(self, spend: Mapping[str, float] | pd.DataFrame,
+                         field: str | os.PathLike[str]) -> Array:
+        """``(channels,)`` weekly spend in the channel order of the draws.
+
+        Parameters
+        ----------
+        spend
+            ``channel -> weekly spend``, or a table with columns ``channel`` and
+            ``spend`` (a later row of a channel replaces an earlier one).
+            Channels left out spend 0.
+        field
+            The option, request field or file the spend came from; errors name it.
+
+        Returns
+        -------
+        numpy.ndarray
+            Spend per channel of :attr:`channels`, as floats.
+
+        Raises
+        ------
+        InputError
+            For a channel the draws do not have (as :meth:`known_channels`) or a
+            spend that is not a finite, non-negative number; the message names
+            ``field``.
+        """
+        if isinstance(spend, pd.DataFrame):
+            pairs = list(zip(spend["channel"].astype(str), spend["spend"], strict=True))
+        else:
+            pairs = [(str(name), value) for name, value in spend.items()]
+        self.known_channels([name for name, _ in pairs], field)
+        by_channel: dict[str, float] = {}
+        for name, value in pairs:
+            try:
+                amount = float(value)
+            except (TypeError, ValueError):
+                amount = math.nan
+            if not (math.isfinite(amount) and amount >= 0):
+                raise InputError(f"{os.fspath(field)}: spend of channel {name!r} must be a "
+                                 f"finite, non-negative number, got {value!r}")
+            by_channel[name] = amount
+        return np.array([by_channel.get(c, 0.0) for c in self.channels], dtype=float)
 
     @cached_property
     def family(self) -> CurveFamily:

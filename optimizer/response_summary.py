@@ -11,14 +11,18 @@ weekly spend, ``v_c`` the value per unit of KPI.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from attribution.charts import chart_text, compact_number, drawing, figure_bytes
 from optimizer.errors import InputError, ParameterError
 from optimizer.posterior import ResponseDraws
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Array = NDArray[np.float64]
 #: Statistics reported for each quantity, in this order.
@@ -26,6 +30,8 @@ STATS = ("mean", "p5", "p50", "p95")
 DEFAULT_GRID_POINTS = 41
 #: The default grid runs from 0 to this multiple of the largest weekly spend.
 GRID_REACH = 1.5
+#: Tick spacings allowed on the chart's axes (times a power of ten).
+TICK_STEPS = (1, 2, 2.5, 5, 10)
 
 
 def summarise(draws: Array, axis: int = 0) -> Array:
@@ -128,34 +134,45 @@ class Contributions:
                 "channels": self.to_frame().to_dict(orient="records")}
 
 
-def plot_response_curves(curves: ResponseCurves, fmt: str = "png") -> bytes:
-    """One panel per channel: median weekly KPI, its 90% band, the current spend."""
-    if fmt not in ("png", "svg"):
-        raise ParameterError(f"plot format must be png or svg, got {fmt!r}")
-    import matplotlib
+def response_curves_figure(curves: ResponseCurves) -> Figure:
+    """One panel per channel: median weekly KPI, its 90% band, the current spend.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from attribution.report import chart_fonts, figure_bytes
+    Spend and KPI ticks are few and compact (``250k``, ``1.5M``:
+    :func:`attribution.charts.compact_number`), so large spends stay readable in
+    narrow panels. Channel names are drawn literally and the figure is built
+    under :data:`attribution.charts.CHART_LOCK`.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     n = len(curves.channels)
     cols = min(n, 4)
     rows = -(-n // cols)
-    with plt.rc_context({"svg.hashsalt": "spendwise", "font.size": 8,
-                         "font.family": chart_fonts(curves.channels)}):
-        fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.4 * rows), squeeze=False)
+    ticks = FuncFormatter(compact_number)
+    with drawing(curves.channels, font_size=8):
+        fig = Figure(figsize=(3 * cols, 2.4 * rows))
+        axes = fig.subplots(rows, cols, squeeze=False)
         for i, channel in enumerate(curves.channels):
             ax = axes.flat[i]
             x, k = curves.spend[i], curves.kpi[i]
             ax.fill_between(x, k[:, 1], k[:, 3], alpha=0.3, label="90% interval")
             ax.plot(x, k[:, 2], label="median")
             ax.axvline(curves.current[i], color="grey", lw=0.8, ls="--", label="current")
-            ax.set_title(channel)
+            ax.set_title(chart_text(channel))
             ax.set_xlabel("weekly spend")
-            ax.set_ylabel(f"weekly {curves.kpi_name}")
+            ax.set_ylabel(chart_text(f"weekly {curves.kpi_name}"))
+            for axis, bins in ((ax.xaxis, 4), (ax.yaxis, 5)):
+                axis.set_major_locator(MaxNLocator(nbins=bins, steps=TICK_STEPS, min_n_ticks=3))
+                axis.set_major_formatter(ticks)
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         axes.flat[0].legend(fontsize=7)
         fig.tight_layout()
-        return figure_bytes(fig, fmt, dpi=110)
+        return fig
+
+
+def plot_response_curves(curves: ResponseCurves, fmt: str = "png") -> bytes:
+    """The chart of :func:`response_curves_figure` as ``png`` or ``svg`` bytes."""
+    if fmt not in ("png", "svg"):
+        raise ParameterError(f"plot format must be png or svg, got {fmt!r}")
+    return figure_bytes(response_curves_figure(curves), fmt, dpi=110)

@@ -26,6 +26,9 @@ DAY_NS = 86_400 * 10**9
 #: Name of a period, and of the frequency, per frequency code.
 UNIT = {"W": ("week", "weekly"), "D": ("day", "daily")}
 LIFT_COLUMNS = ("channel", "spend_before", "spend_after", "lift", "lift_sd")
+#: First and last dates a nanosecond timestamp holds (1677-09-22 and 2262-04-11).
+FIRST_DATE = pd.Timestamp.min.ceil("D")
+LAST_DATE = pd.Timestamp.max.floor("D")
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -97,16 +100,24 @@ def numbers(frame: pd.DataFrame, column: str, table: str, field: str, *,
 
 
 def parse_dates(frame: pd.DataFrame, column: str, table: str) -> pd.DatetimeIndex:
-    """Parse a date column (ISO 8601 text or datetimes) to midnight timestamps."""
+    """Parse a date column (ISO 8601 text or datetimes) to midnight timestamps.
+
+    Dates are held in nanoseconds, so they must fall between :data:`FIRST_DATE`
+    and :data:`LAST_DATE`; a date outside (``9999-12-31``, ``0001-01-01``) is
+    refused naming the row and the value, like any other bad date.
+    """
     raw = frame[column]
-    if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        raw = raw.dt.tz_localize(None)
     fail_rows(table, blank_cells(raw), "date is empty")
     try:
+        if isinstance(raw.dtype, pd.DatetimeTZDtype):
+            raw = raw.dt.tz_localize(None)
         parsed = pd.Series(pd.to_datetime(raw, errors="coerce", format="ISO8601"))
-    except (ValueError, TypeError) as exc:  # mixed time zones, odd objects
-        raise InputError(f"{table}: date column cannot be parsed ({exc})") from exc
+    except (ValueError, TypeError) as exc:  # mixed time zones, odd objects, overflow
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{table}: date column '{column}' cannot be parsed ({first})") from None
     fail_rows(table, parsed.isna(), "date is not a date", raw, "; use YYYY-MM-DD")
+    fail_rows(table, (parsed < FIRST_DATE) | (parsed > LAST_DATE), "date is out of range", raw,
+              f"; dates must fall between {FIRST_DATE:%Y-%m-%d} and {LAST_DATE:%Y-%m-%d}")
     fail_rows(table, parsed != parsed.dt.normalize(), "date has a time of day", raw,
                "; give one date per period")
     return pd.DatetimeIndex(parsed, name="date").as_unit("ns")

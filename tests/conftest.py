@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -41,3 +43,19 @@ def small_paths() -> PathTable:
         nulls=[90, 45, 40, 30, 20, 25, 50],
         value=[500, 250, 400, 90, 210, 40, 0],
     )
+
+
+def svg_texts(draw: Callable[[], bytes]) -> list[str]:
+    """The strings an SVG chart shows, drawn by ``draw`` with text kept as ``<text>`` elements.
+
+    Matplotlib draws mathtext as separate pieces without the ``$`` signs, so a label
+    read as mathtext never appears here whole.
+    """
+    import matplotlib
+
+    from attribution.charts import CHART_LOCK
+
+    with CHART_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}):
+        root = ElementTree.fromstring(draw())
+    return ["".join(node.itertext()).strip()
+            for node in root.iter("{http://www.w3.org/2000/svg}text")]

@@ -19,7 +19,9 @@ from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,6 +29,7 @@ import pytest
 from api import html
 from api.tables import Plan, Report, ResponseFit
 from attribution.bootstrap import bootstrap
+from attribution.charts import CHART_LOCK
 from attribution.models import make_model
 from attribution.paths import PathTable
 from attribution.report import plot_comparison, to_json
@@ -386,14 +389,25 @@ def test_chart_svg_is_checked_and_escaped():
             html.inline_svg(active.encode("utf-8"))
 
 
+def test_chart_names_with_dollars_are_drawn_as_written(client, acme, outputs):
+    """The charts of the report, model and plan pages draw a name with $ signs as written."""
+    ids = add_rows(client, acme, outputs)
+    for kind, role in (("report", "auditor"), ("model", "finance"), ("plan", "finance")):
+        with CHART_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}):
+            text = client.get(URLS[kind](ids[kind]), headers=acme[role]).get_data(as_text=True)
+        root = ElementTree.fromstring(text[text.index("<svg"):text.index("</svg>") + 6])
+        texts = ["".join(node.itertext()).strip()
+                 for node in root.iter("{http://www.w3.org/2000/svg}text")]
+        assert MATHTEXT in texts, kind
+
+
 def test_rebuilt_results_keep_the_report_numbers():
     """Results rebuilt from a JSON report give back its shares and intervals."""
     payload = attribution_result()
-    for entry, result in zip(payload, html.attribution_results(payload, str), strict=True):
+    for entry, result in zip(payload, html.attribution_results(payload), strict=True):
         assert result.channels == tuple(c["channel"] for c in entry["channels"])
         np.testing.assert_allclose(result.share, [c["share"] for c in entry["channels"]],
                                    rtol=1e-12)
         assert result.intervals is not None
         assert [iv.share for iv in result.intervals.by_channel] == \
             [tuple(c["ci"]["share"]) for c in entry["channels"]]
-    assert html.chart_label(MATHTEXT) == r"tv \$\bad\$ & co"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import warnings
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from optimizer.curves import curve
 from optimizer.data import IdentifiabilityWarning, MediaData, minimum_periods
 from optimizer.errors import InputError, ParameterError
+from optimizer.tables import parse_dates
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -274,6 +276,14 @@ ERRORS = {
                            r"date\(s\) are not spend dates, first 2030-01-07$"),
     "unparseable date": (set_cell("spend", 9, "date", "03/04/2024"),
                          r"^spend row 10: date is not a date \('03/04/2024'\); use YYYY-MM-DD$"),
+    "date after 2262": (set_cell("spend", 4, "date", "9999-12-31"),
+                        r"^spend row 5: date is out of range \('9999-12-31'\); dates must fall "
+                        r"between 1677-09-22 and 2262-04-11$"),
+    "date in year 1": (set_cell("outcomes", 2, "date", "0001-01-01"),
+                       r"^outcomes row 3: date is out of range \('0001-01-01'\); dates must "
+                       r"fall between 1677-09-22 and 2262-04-11$"),
+    "control date in 3000": (set_cell("controls", 59, "date", "3000-01-01"),
+                             r"^controls row 60: date is out of range \('3000-01-01'\)"),
     "date with time": (set_cell("outcomes", 0, "date", "2024-01-01 10:30"),
                        r"^outcomes row 1: date has a time of day \('2024-01-01 10:30'\); give one "
                        r"date per period$"),
@@ -326,6 +336,49 @@ def test_mixed_daily_and_weekly_dates():
         MediaData.from_frames(spend, pd.DataFrame({"date": days, "conversions": 1.0}))
 
 
+@pytest.mark.parametrize(
+    ("column", "shown"),
+    [
+        (np.array(["2024-01-01", "3000-01-01"], dtype="datetime64[us]"),
+         r"Timestamp\('3000-01-01 00:00:00'\)"),
+        (np.array(["0001-01-01", "2024-01-01"], dtype="datetime64[s]"),
+         r"Timestamp\('0001-01-01 00:00:00'\)"),
+        (pd.Series([date(2024, 1, 1), date(9999, 12, 31)], dtype=object),
+         r"datetime\.date\(9999, 12, 31\)"),
+        (pd.Series(pd.to_datetime(["2024-01-01", "2500-06-01"]).as_unit("us")).dt.tz_localize(
+            "Europe/Berlin"), r"Timestamp\('2500-06-01 00:00:00'\)"),
+    ],
+    ids=["datetime64[us]", "datetime64[s]", "date objects", "time zone"],
+)
+def test_typed_dates_out_of_range_are_input_errors(column, shown):
+    """Typed dates beyond the nanosecond range (as Parquet holds them) name the row and value."""
+    frame = pd.DataFrame({"day": column})
+    row = 1 if "0001" in shown else 2
+    with pytest.raises(InputError, match=rf"^spend row {row}: date is out of range \({shown}\); "
+                                         r"dates must fall between 1677-09-22 and 2262-04-11$"):
+        parse_dates(frame, "day", "spend")
+
+
+def test_dates_at_the_edges_of_the_range_are_kept():
+    """The first and last whole days of the nanosecond range are dates like any other."""
+    frame = pd.DataFrame({"date": ["1677-09-22", "2262-04-11"]})
+    parsed = parse_dates(frame, "date", "spend")
+    assert list(parsed) == [pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11")]
+    assert parsed.dtype == "datetime64[ns]"
+
+
+def test_parquet_dates_out_of_range_are_input_errors(tmp_path):
+    """A Parquet spend file with a year-3000 date fails with the row, not a pandas error."""
+    frames = weekly_frames()
+    spend = frames["spend"].assign(date=pd.to_datetime(frames["spend"]["date"]).dt.as_unit("us"),
+                                   spend=frames["spend"]["spend"].astype(float))
+    spend.loc[7, "date"] = pd.Timestamp("3000-01-06").as_unit("us")
+    spend.to_parquet(tmp_path / "spend.parquet")
+    frames["outcomes"].to_csv(tmp_path / "outcomes.csv", index=False)
+    with pytest.raises(InputError, match=r"^spend row 8: date is out of range"):
+        MediaData.from_files(tmp_path / "spend.parquet", tmp_path / "outcomes.csv")
+
+
 def test_file_errors(tmp_path):
     """A missing file or an unknown file type is named in the message."""
     with pytest.raises(InputError, match=r"^spend: no such file .*nowhere\.csv$"):
@@ -344,6 +397,9 @@ def test_constructor_checks_shapes():
         MediaData(dates, "W", ("b", "a"), np.ones((3, 2)), np.ones(3))
     with pytest.raises(InputError, match=r"^dates: must be a sorted, regular daily series$"):
         MediaData(dates, "D", ("a", "b"), np.ones((3, 2)), np.ones(3))
+    far = np.array(["2999-12-23", "2999-12-30", "3000-01-06"], dtype="datetime64[us]")
+    with pytest.raises(InputError, match=r"^dates: not dates between 1677-09-22 and 2262-04-11"):
+        MediaData(far, "W", ("a",), np.ones((3, 1)), np.ones(3))
 
 
 def test_minimum_periods_rule():
@@ -392,6 +448,43 @@ def test_rare_spend_warns():
     with pytest.warns(IdentifiabilityWarning, match=r"^channel 'a' spends in only 5 of 60 weeks "
                                                     r"\(8%\)"):
         MediaData.from_frames(**with_spend(change))
+
+
+def test_identifiability_notes_are_data_without_warnings():
+    """With warn=False nothing is emitted and the notes are the messages the warnings carry."""
+    def change(m):
+        m[5:, 0] = 0.0
+        m[:, 2] = 1000 + np.arange(60) % 3
+    frames = with_spend(change)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = MediaData.from_frames(**frames, warn=False)
+    assert quiet.identifiability_notes == (
+        "channel 'a' spends in only 5 of 60 weeks (8%); its curve is weakly identified",
+        "channel 'c' weekly spend hardly varies (coefficient of variation 0.001); its curve "
+        "is weakly identified")
+    with pytest.warns(IdentifiabilityWarning) as caught:
+        loud = MediaData.from_frames(**frames)
+    assert tuple(str(w.message) for w in caught) == loud.identifiability_notes
+    assert loud.fingerprint == quiet.fingerprint
+
+
+def test_identifiability_notes_of_clean_and_daily_data(tmp_path):
+    """Clean data have no notes; daily data are judged on their complete weeks."""
+    assert build(weekly_frames()).identifiability_notes == ()
+    days = pd.date_range(START, periods=7 * 60)
+    rng = np.random.default_rng(4)
+    spend = pd.DataFrame({"date": np.repeat(days, 2), "channel": np.tile(["a", "b"], len(days)),
+                          "spend": rng.uniform(100, 200, 2 * len(days))})
+    spend.loc[spend["channel"].eq("b") & (spend["date"] >= START + pd.Timedelta(days=14)),
+              "spend"] = 0.0
+    outcomes = pd.DataFrame({"date": days, "conversions": 1.0})
+    spend.to_csv(tmp_path / "spend.csv", index=False)
+    outcomes.to_csv(tmp_path / "outcomes.csv", index=False)
+    data = MediaData.from_files(tmp_path / "spend.csv", tmp_path / "outcomes.csv", warn=False)
+    assert data.frequency == "D"
+    assert data.identifiability_notes == (
+        "channel 'b' spends in only 2 of 60 weeks (3%); its curve is weakly identified",)
 
 
 # -- the media fixture ------------------------------------------------------------------------
