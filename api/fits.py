@@ -172,7 +172,7 @@ def run_fit(context: JobContext) -> None:
         data, notes = media_data(context.store,
                                  dataset_rows(session, context.workspace_id, row.datasets))
         settings = dict(row.parameters)
-    _set_state(context, RUNNING)
+    context.start(ResponseFit)
     context.progress(0.1)
     model = ResponseModel(**settings).fit(data)
     context.progress(0.9)
@@ -189,12 +189,6 @@ def run_fit(context: JobContext) -> None:
                         .values(artifact=digest, diagnostics=diagnostics, state=SUCCEEDED))
 
     context.finish(write)
-
-
-def _set_state(context: JobContext, state: str) -> None:
-    with context.sessions.begin() as session:
-        session.execute(update(ResponseFit).where(ResponseFit.id == context.target_id)
-                        .values(state=state))
 
 
 def fit_failed(session: Session, target_id: str, reason: str) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.database import is_postgres
@@ -72,13 +72,26 @@ class JobContext:
             session.execute(update(Job).where(Job.id == self.job_id, Job.worker == self.worker)
                             .values(progress=max(0.0, min(1.0, fraction))))
 
+    def start(self, table: type[Any]) -> None:
+        """Mark the job's target (a row of ``table``) ``running``, if the job is still ours.
+
+        A worker that stalled past its lease must not set back a target that the
+        worker which took the job over has already finished.
+        """
+        held = exists().where(Job.id == self.job_id, Job.worker == self.worker,
+                              Job.state == RUNNING)
+        with self.sessions.begin() as session:
+            session.execute(update(table).where(table.id == self.target_id, held)
+                            .values(state=RUNNING))
+
     def finish(self, write: Callable[[Session], None]) -> None:
         """Run ``write`` and mark the job succeeded in one transaction, if still ours."""
         with self.sessions.begin() as session:
             owned = session.execute(
                 update(Job).where(Job.id == self.job_id, Job.worker == self.worker,
                                   Job.state == RUNNING)
-                .values(state=SUCCEEDED, progress=1.0, finished_at=now(), lease_until=None))
+                .values(state=SUCCEEDED, progress=1.0, finished_at=now(), lease_until=None,
+                        error=None))
             if owned.rowcount != 1:  # type: ignore[attr-defined]
                 raise LeaseLost(f"job {self.job_id} was taken over; result discarded")
             write(session)

@@ -150,7 +150,7 @@ def run_plan(context: JobContext) -> None:
             raise Invalid(f"the model of plan {row.id} was deleted before the plan was solved")
         loaded = fitted(context.store, model_row)
         parameters = dict(row.parameters)
-    _set_state(context, RUNNING)
+    context.start(Plan)
     context.progress(0.1)
     result = json_ready(solve_plan(loaded.draws, parameters).to_dict())
 
@@ -159,11 +159,6 @@ def run_plan(context: JobContext) -> None:
                         .values(result=result, state=SUCCEEDED))
 
     context.finish(write)
-
-
-def _set_state(context: JobContext, state: str) -> None:
-    with context.sessions.begin() as session:
-        session.execute(update(Plan).where(Plan.id == context.target_id).values(state=state))
 
 
 def plan_failed(session: Session, target_id: str, reason: str) -> None:

@@ -262,7 +262,7 @@ def run_job(context: JobContext) -> None:
             raise Invalid(f"dataset: the dataset of report {report.id} was deleted before "
                           "the report was computed")
         parameters = dict(report.parameters)
-        report.state = RUNNING
+    context.start(Report)
     paths = load_paths(context.store, dataset)
     models = attribute(paths, parameters, progress=lambda f: context.progress(0.05 + 0.9 * f))
 

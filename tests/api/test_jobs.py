@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from api import jobs
 from api.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, JobContext, LeaseLost, Worker, enqueue
-from api.tables import AuditEvent, Job, Workspace, now
+from api.tables import AuditEvent, Job, Plan, Workspace, now
 from attribution.errors import InputError
 
 KIND = "test-echo"
@@ -108,6 +108,45 @@ def test_other_errors_are_retried_then_fail_with_the_reason(services, workspace_
     assert (done.state, done.attempts) == (FAILED, 2)
     assert done.error == "failed 2 times; last error: RuntimeError: disk on fire"
     assert len(handler["calls"]) == 2
+
+
+def test_job_that_succeeds_on_a_retry_keeps_no_error(services, workspace_id, handler):
+    """The error of a failed attempt is cleared when a later attempt succeeds."""
+    [job_id] = queue(services, workspace_id)
+    handler["raise"] = RuntimeError("database restarting")
+    runner = worker(services)
+    runner.run_one()
+    assert job(services, job_id).error == "RuntimeError: database restarting"
+    handler["raise"] = None
+    runner.run_one()
+    done = job(services, job_id)
+    assert (done.state, done.attempts, done.error) == (SUCCEEDED, 2, None)
+
+
+def test_a_worker_that_lost_its_job_cannot_mark_the_target_running(services, workspace_id):
+    """``start`` by a stalled worker leaves a target finished by the new holder as it is."""
+    with services.sessions.begin() as session:
+        plan = Plan(workspace_id=workspace_id, kind="plan", parameters={}, state="queued",
+                    fingerprint="0" * 64, version="test", created_by="test")
+        session.add(plan)
+        session.flush()
+        plan_id = plan.id
+        job_id = enqueue(session, workspace_id, KIND, plan_id).id
+    stalled = worker(services, "stalled").claim()
+    assert stalled is not None
+
+    def context(name: str) -> JobContext:
+        return JobContext(job_id, KIND, plan_id, workspace_id, name, services.sessions,
+                          services.store, services.settings)
+
+    context("stalled").start(Plan)
+    with services.sessions.begin() as session:
+        assert session.get(Plan, plan_id).state == RUNNING
+        session.get(Plan, plan_id).state = SUCCEEDED  # taken over and finished by another
+        session.get(Job, job_id).worker = "other"
+    context("stalled").start(Plan)
+    with services.sessions() as session:
+        assert session.get(Plan, plan_id).state == SUCCEEDED
 
 
 def test_expired_lease_is_taken_over_and_the_old_worker_writes_nothing(
