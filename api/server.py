@@ -41,9 +41,13 @@ def run_worker(settings: Settings, parent_pid: int | None = None, once: bool = F
     # nutpie compiles the model with numba; PyTensor's C BLAS is not used.
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
+    if not logging.getLogger("spendwise").handlers:  # a spawned worker starts unconfigured
+        configure_logging()
     engine = make_engine(settings.url)
     worker = Worker(session_factory(engine), ArtifactStore(settings.store_dir), settings)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    # The name is what the ``worker`` column of the jobs it claims records.
+    log.info("job worker %s started", worker.name)
     try:
         if once:
             while worker.run_one():

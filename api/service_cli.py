@@ -84,15 +84,17 @@ def run_serve(args: argparse.Namespace, _write: Any) -> int:
 
 
 def run_worker(args: argparse.Namespace, _write: Any) -> int:
-    """``spendwise worker``."""
-    from api.bootstrap import prepare
-    from api.database import make_engine
+    """``spendwise worker``: migrates the database, but leaves the admin key to ``serve``
+    (a key generated here would never be shown)."""
+    from api.database import make_engine, upgrade
     from api.server import configure_logging
     from api.server import run_worker as work
 
     configure_logging()
     settings = _settings(args)
-    prepare(make_engine(settings.url), settings)
+    engine = make_engine(settings.url)
+    upgrade(engine)
+    engine.dispose()
     with contextlib.suppress(KeyboardInterrupt):
         work(settings, once=args.once)
     return 0

@@ -1,6 +1,6 @@
 """Service benchmark: the running server driven over HTTP from a separate process.
 
-Starts ``spendwise serve`` (SQLite, one job worker) in a child process, loads
+Starts ``spendwise serve`` (one job worker) in a child process, loads
 the sample paths and the media fixture, creates an attribution report and
 fits the 8-channel response model (2 chains x 500 draws = 1000 draws), then
 measures from this process:
@@ -14,28 +14,58 @@ measures from this process:
 3. read throughput: ``--clients`` threads with keep-alive connections reading
    the report for ``--seconds`` (target at least 200 reads per second).
 
-Run: ``python -m benchmarks.service [--requests 300] [--clients 8] [--seconds 10]``.
+The server's database is the embedded SQLite file, or ``--database URL``; on
+PostgreSQL the benchmark works in a fresh schema of that database (first on
+the server's search path) and drops it at the end.
+
+Run: ``python -m benchmarks.service [--requests 300] [--clients 8] [--seconds 10]
+[--database postgresql://USER@HOST:PORT/DB]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
 import platform
+import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from tests.api.server_process import ROOT, Server
+from api.settings import normalise_url
+from tests.api.server_process import ROOT, Server, schema_url
 
 FIXTURES = ROOT / "fixtures"
 MEDIA = ("spend", "outcomes", "controls", "lift_tests")
+
+
+@contextlib.contextmanager
+def scratch(url: str | None) -> Iterator[str | None]:
+    """The server's database URL: ``url`` as given, or on PostgreSQL a fresh schema of it,
+    dropped on exit."""
+    if url is None or make_url(normalise_url(url)).get_backend_name() != "postgresql":
+        yield url
+        return
+    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    schema = f"bench_{secrets.token_hex(6)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema_url(url, schema)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def setup(server: Server) -> tuple[str, str, str]:
@@ -125,11 +155,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--database", metavar="URL",
+                        help="the server's database (default: SQLite in a temporary data "
+                             "directory); PostgreSQL: a fresh schema of it, dropped at the end")
     args = parser.parse_args(argv)
+    backend = make_url(normalise_url(args.database)).get_backend_name() if args.database \
+        else "sqlite"
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}")
-    with tempfile.TemporaryDirectory() as scratch, \
-            Server(Path(scratch) / "data", workers=1) as server:
+          f"Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}, "
+          f"database {backend}")
+    with tempfile.TemporaryDirectory() as folder, scratch(args.database) as url, \
+            Server(Path(folder) / "data", url, workers=1) as server:
         key, report, model = setup(server)
         reads = latencies(server, args.requests, "GET", f"/v1/reports/{report}", key)
         plans = latencies(server, args.requests // 3, "POST", "/v1/plans", key,
