@@ -87,15 +87,12 @@ def allocator_of(draws: ResponseDraws, p: Mapping[str, Any]
 def solve_plan(draws: ResponseDraws, p: Mapping[str, Any]) -> Any:
     """The :class:`optimizer.plan.Plan` of the parameters ``p``."""
     allocator, constraints = allocator_of(draws, p)
-    budget = constraints.pop("budget")
-    return allocator.solve(budget, **constraints)
+    return allocator.solve(**constraints)
 
 
-def runs_inline(draws: ResponseDraws, p: Mapping[str, Any]) -> bool:
-    """Validate a plan's parameters without solving; whether it is solved in the request."""
-    allocator, constraints = allocator_of(draws, p)
-    budget = constraints.pop("budget")
-    engine = allocator.check(budget, **constraints)
+def runs_inline(allocator: BudgetAllocator, constraints: Mapping[str, Any]) -> bool:
+    """Validate a plan request without solving; whether it is solved in the request."""
+    engine = allocator.check(**constraints)
     return engine == "separable" or allocator.conic_size() <= INLINE_PLAN_TERMS
 
 
@@ -122,8 +119,9 @@ def create(session: Session, store: ArtifactStore, workspace_id: str, created_by
     loaded = fitted(store, model_row)
     loaded.model.require_converged(allow=bool(parameters.get("allow_unconverged")))
     if kind == "plan":
-        inline = runs_inline(loaded.draws, parameters)
-        result = solve_plan(loaded.draws, parameters).to_dict() if inline else None
+        allocator, constraints = allocator_of(loaded.draws, parameters)
+        inline = runs_inline(allocator, constraints)
+        result = allocator.solve(**constraints).to_dict() if inline else None
     else:
         result = forecast_of(loaded.draws, parameters)
     row = Plan(workspace_id=workspace_id, model_id=model_row.id, kind=kind,
