@@ -2,9 +2,9 @@
 
 The admin key is ``SPENDWISE_ADMIN_KEY`` when set (stored hashed on first
 use); otherwise one is generated when the database has none, and returned so
-that ``spendwise serve`` can print it once. Files of the artifact store that no
-row references (the Parquet of an upload killed before it committed) are
-removed (:func:`api.artifacts.collect`).
+that ``spendwise serve`` can print it once. At the start of ``spendwise serve``,
+files of the artifact store that no row references (the Parquet of an upload
+killed before it committed) are removed (:func:`api.artifacts.collect`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,21 @@ from api.store import ArtifactStore
 from api.tables import ApiKey
 
 
-def prepare(engine: Engine, settings: Settings) -> str | None:
-    """Migrate, ensure an admin key and collect unreferenced artifacts; returns a newly
-    generated admin key, if any."""
+def prepare(engine: Engine, settings: Settings, *, collect: bool = False) -> str | None:
+    """Migrate and ensure an admin key; returns a newly generated admin key, if any.
+
+    With ``collect`` (``spendwise serve`` at start), also remove the artifacts of
+    ``settings.store_dir`` that no row references. The shell commands do not:
+    pointed at another database with the default data directory, they would
+    remove files that belong to a different deployment.
+    """
     upgrade(engine)
     sessions = session_factory(engine)
     with sessions.begin() as session:
         key = ensure_admin(session, settings.admin_key)
-    with sessions() as session:
-        artifacts.collect(session, ArtifactStore(settings.store_dir))
+    if collect:
+        with sessions() as session:
+            artifacts.collect(session, ArtifactStore(settings.store_dir))
     return key
 
 

@@ -82,7 +82,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, threads
 
     say = say or (lambda text: print(text, flush=True))
     engine = make_engine(settings.url)
-    admin_key = prepare(engine, settings)
+    admin_key = prepare(engine, settings, collect=True)
     base = f"http://{host}:{port}"
     created = first_start(engine, settings) if demo else None
     app = create_app(settings, engine=engine)

@@ -38,14 +38,14 @@ def test_collect_removes_only_unreferenced_files(client, acme):
 
 
 def test_start_up_collects_orphans(app, client, acme, database):
-    """``prepare`` (run by ``spendwise serve`` at start) removes what no row references."""
+    """``prepare(collect=True)`` (``spendwise serve`` at start) removes what no row references."""
     store = services(client).store
     kept = uploaded(client, acme["owner"], "outcomes")["artifact"]
     orphan = store.put(b"left behind")
     assert store.digests() == {kept, orphan}
     engine = database.engine()
     try:
-        assert prepare(engine, app.extensions["spendwise"].settings) is None
+        assert prepare(engine, app.extensions["spendwise"].settings, collect=True) is None
     finally:
         engine.dispose()
     assert store.digests() == {kept}
