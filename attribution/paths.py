@@ -22,17 +22,9 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from attribution.errors import InputError
+from attribution.validation import COLUMN_ALIASES, DEFAULT_SEPARATOR, path_columns, read_table
 
-DEFAULT_SEPARATOR = " > "
-
-#: Accepted column names, first the spendwise name, then the aliases
-#: used by ChannelAttribution.
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "path": ("path",),
-    "conversions": ("conversions", "total_conversions"),
-    "nulls": ("nulls", "total_null", "total_nulls"),
-    "value": ("value", "total_conversion_value"),
-}
+__all__ = ["COLUMN_ALIASES", "DEFAULT_SEPARATOR", "PathTable"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,18 +113,25 @@ class PathTable:
         """Validate a data frame of paths and build the table.
 
         Raises :class:`InputError` naming the row (1-based, header excluded) and
-        the field for every problem found in the data.
+        the field for every problem found in the data
+        (:func:`attribution.validation.path_columns`).
         """
-        from attribution.validation import validate_paths_frame
-
-        return validate_paths_frame(frame, separator=separator)
+        checked = path_columns(frame, separator=separator)
+        return cls.from_sequences(
+            checked.paths, checked.conversions, checked.nulls, checked.value,
+            touch_days=checked.touch_days, journey_ids=checked.journey_ids,
+            separator=separator,
+        )
 
     @classmethod
-    def read(cls, source: str | Path, *, separator: str = DEFAULT_SEPARATOR) -> PathTable:
-        """Read aggregated paths or journeys from a CSV or Parquet file."""
-        from attribution.validation import read_table
+    def read(cls, source: str | Path | bytes | pd.DataFrame, *,
+             separator: str = DEFAULT_SEPARATOR, name: str | None = None) -> PathTable:
+        """Read aggregated paths or journeys from a CSV or Parquet file, its bytes or a frame.
 
-        return cls.from_frame(read_table(source), separator=separator)
+        Bytes are parsed in memory; ``name`` (``paths.csv``, ``paths.parquet``) gives
+        their format and is the name the messages use.
+        """
+        return cls.from_frame(read_table(source, name=name), separator=separator)
 
     # -- shape --------------------------------------------------------------------------
 

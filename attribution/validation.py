@@ -3,10 +3,20 @@
 Every problem is reported as one :class:`InputError` whose message names the
 row (1-based, header excluded) and the field, and says how many other rows
 share the problem, so a user can fix a file in one pass per kind of error.
+
+This module knows nothing of :class:`~attribution.paths.PathTable`: it turns a
+frame into checked columns (:class:`PathColumns`), from which the table is
+built, so :mod:`attribution.paths` depends on it and not the other way round.
+Files and bytes are read by :mod:`spendwise.reading`, within its limits on
+columns and line length, and numbers written as text follow its grammar.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,27 +24,72 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from attribution.errors import InputError
-from attribution.paths import COLUMN_ALIASES, DEFAULT_SEPARATOR, PathTable
+from spendwise.reading import (
+    CONTROL_PATTERN,
+    CSV_SUFFIXES,
+    FILE_TYPES,
+    NUMBER_PATTERN,
+    PARQUET_SUFFIXES,
+    ReadError,
+    parse_numbers,
+    read_frame,
+    table_format,
+)
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
-PARQUET_SUFFIXES = (".parquet", ".pq")
+__all__ = ["COLUMN_ALIASES", "CSV_SUFFIXES", "DEFAULT_SEPARATOR", "PARQUET_SUFFIXES",
+           "PathColumns", "path_columns", "read_table"]
+
+DEFAULT_SEPARATOR = " > "
+
+#: Accepted column names, first the spendwise name, then the aliases
+#: used by ChannelAttribution.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "path": ("path",),
+    "conversions": ("conversions", "total_conversions"),
+    "nulls": ("nulls", "total_null", "total_nulls"),
+    "value": ("value", "total_conversion_value"),
+}
+_NUMBER = re.compile(NUMBER_PATTERN)
+#: Largest float: a column (or conversions plus nulls) must add up to less.
+LARGEST = float(np.finfo(np.float64).max)
 
 
-def read_table(source: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file as strings/numbers without guessing missing values."""
-    path = Path(source)
-    name = path.name.lower()
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+def read_table(source: str | Path | bytes | pd.DataFrame, *,
+               name: str | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file, or its bytes, as text/typed columns without guessing.
+
+    Parameters
+    ----------
+    source
+        A file path; the bytes of a file named ``name`` (read in memory, never
+        written to disk); or a data frame, returned as it is.
+    name
+        For bytes: the file's name, whose extension gives the format and which
+        messages name (``paths.csv``). For a path, messages name the path.
+
+    Raises
+    ------
+    InputError
+        A missing file, an unknown type, or a file beyond the limits of
+        :mod:`spendwise.reading` (more than 1,000 columns, a line over 1 MiB, rows
+        of another width than the header, a nested Parquet column).
+    """
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, bytes):
+        label = name or "table"
+    else:
+        path = Path(source)
+        label = str(path)
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
     try:
-        if name.endswith(PARQUET_SUFFIXES):
-            return pd.read_parquet(path)
-        if name.endswith(CSV_SUFFIXES):
-            sep = "\t" if name.endswith(".tsv") else ","
-            return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from exc
-    raise InputError(f"{path}: unknown file type; use .csv, .csv.gz, .tsv, .parquet or .pq")
+        table_format(label)
+        return read_frame(source, label)
+    except ReadError as exc:
+        if str(exc).startswith("unknown file type"):
+            raise InputError(f"{label}: unknown file type; use {FILE_TYPES}") from None
+        raise InputError(f"{label}: {exc}") from None
 
 
 def resolve_column(frame: pd.DataFrame, field: str, *, required: bool) -> str | None:
@@ -63,16 +118,28 @@ def fail_rows(mask: NDArray[np.bool_], message: str, values: pd.Series | None = 
 
 
 def numeric_column(frame: pd.DataFrame, column: str, field: str) -> NDArray[np.float64]:
-    """A column as finite, non-negative floats; anything else is an :class:`InputError`."""
+    """A column as finite, non-negative floats; anything else is an :class:`InputError`.
+
+    Text must be a number in the grammar of :data:`spendwise.reading.NUMBER_PATTERN`
+    (``12``, ``0.5``, ``1e3``); ``12abc``, ``0x10`` or ``"1e3 "`` are not numbers.
+    """
     raw = frame[column]
-    textual = raw.dtype == object or pd.api.types.is_string_dtype(raw)
-    blank = (raw.astype(str).str.strip() == "") | raw.isna() if textual else raw.isna()
-    values = pd.to_numeric(raw.where(~blank, np.nan), errors="coerce").to_numpy(dtype=float)
-    fail_rows(blank.to_numpy(), f"{field} is empty")
-    fail_rows(np.isnan(values), f"{field} is not a number", raw)
+    try:
+        values, blank, bad = parse_numbers(raw)
+    except ReadError as exc:
+        raise InputError(f"column '{column}' {exc}") from None
+    fail_rows(blank, f"{field} is empty")
+    fail_rows(bad | np.isnan(values) & ~blank, f"{field} is not a number", raw)
     fail_rows(np.isinf(values), f"{field} is infinite", raw)
     fail_rows(values < 0, f"{field} is negative", raw)
     return values
+
+
+def check_sum(values: NDArray[np.float64], column: str) -> None:
+    """Refuse a column whose total overflows: totals and shares are computed from it."""
+    if not np.isfinite(values.sum()):
+        raise InputError(f"column '{column}': the values add up to more than {LARGEST:.4g}, "
+                         "the largest number; use smaller units")
 
 
 def split_path(text: str, separator: str) -> list[str]:
@@ -85,15 +152,28 @@ def split_path(text: str, separator: str) -> list[str]:
     return [part.strip() for part in text.split(core)]
 
 
-def validate_paths_frame(
-    frame: pd.DataFrame, *, separator: str = DEFAULT_SEPARATOR
-) -> PathTable:
-    """Check a frame of aggregated paths or journeys and build a :class:`PathTable`.
+@dataclass(frozen=True, eq=False)
+class PathColumns:
+    """The checked content of a paths frame: the rows that carry journeys."""
+
+    paths: list[list[str]]
+    conversions: NDArray[np.float64]
+    nulls: NDArray[np.float64]
+    value: NDArray[np.float64]
+    touch_days: list[list[float]] | None
+    journey_ids: list[str] | None
+    separator: str
+
+
+def path_columns(frame: pd.DataFrame, *, separator: str = DEFAULT_SEPARATOR) -> PathColumns:
+    """Check a frame of aggregated paths or journeys; the columns of its table.
 
     Accepted columns: ``path``, ``conversions``, ``nulls``, optional ``value``
     (or ChannelAttribution's ``total_conversions``, ``total_null``,
     ``total_conversion_value``), optional ``touch_days`` (days from each touch
-    to the journey's end, joined by the separator) and ``journey_id``.
+    to the journey's end, joined by the separator) and ``journey_id``. Counts
+    and values are finite and non-negative, and so are their column totals.
+    Channel names hold no control characters. Rows without journeys are left out.
     """
     if not separator:
         raise InputError("separator: must not be empty")
@@ -112,10 +192,17 @@ def validate_paths_frame(
     value = (
         numeric_column(frame, value_col, "value") if value_col else np.zeros(len(frame))
     )
+    for column, values in ((conv_col, conversions), (null_col, nulls),
+                           (value_col, value if value_col else None)):
+        if column is not None and values is not None:
+            check_sum(values, column)
+    if not np.isfinite(conversions.sum() + nulls.sum()):
+        raise InputError(f"columns '{conv_col}' and '{null_col}': the journeys add up to more "
+                         f"than {LARGEST:.4g}, the largest number; use smaller units")
     fail_rows((value > 0) & (conversions == 0), "value is positive but conversions is 0",
               frame[value_col] if value_col else None)
 
-    texts = frame[path_col]
+    texts = _text_column(frame, path_col)
     missing = texts.isna().to_numpy() | (texts.astype(str).str.strip() == "").to_numpy()
     fail_rows(missing, "path is empty")
     paths = [split_path(str(t), separator) for t in texts]
@@ -126,37 +213,62 @@ def validate_paths_frame(
                 f"row {row + 1}: path {texts.iloc[row]!r} has an empty channel name at "
                 f"position {position} (separator {separator!r})"
             )
-
-    touch_days = None
-    if days_col is not None:
-        touch_days = []
-        for row, (text, channels) in enumerate(zip(frame[days_col], paths, strict=True)):
-            parts = split_path(str(text), separator)
-            try:
-                days = [float(p) for p in parts]
-            except ValueError:
-                raise InputError(
-                    f"row {row + 1}: touch_days {text!r} is not a list of numbers"
-                ) from None
-            if len(days) != len(channels):
-                raise InputError(
-                    f"row {row + 1}: touch_days has {len(days)} values but the path has "
-                    f"{len(channels)} touches"
-                )
-            if any(not np.isfinite(d) or d < 0 for d in days):
-                raise InputError(f"row {row + 1}: touch_days must be finite and non-negative")
-            touch_days.append(days)
+    _check_names(texts)
+    touch_days = None if days_col is None else _touch_days(frame[days_col], paths, separator)
 
     keep = (conversions + nulls) > 0
     if not np.any(conversions > 0):
         raise InputError(f"the input has no conversions (all {len(frame)} rows have 0)")
     index = np.flatnonzero(keep)
-    return PathTable.from_sequences(
-        [paths[i] for i in index],
-        conversions[index],
-        nulls[index],
-        value[index],
+    ids = None if id_col is None else _text_column(frame, id_col)
+    return PathColumns(
+        paths=[paths[i] for i in index],
+        conversions=conversions[index],
+        nulls=nulls[index],
+        value=value[index],
         touch_days=None if touch_days is None else [touch_days[i] for i in index],
-        journey_ids=None if id_col is None else [str(frame[id_col].iloc[i]) for i in index],
+        journey_ids=None if ids is None else [str(ids.iloc[i]) for i in index],
         separator=separator,
     )
+
+
+def _text_column(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column of names, refused when it holds something else (lists, dates, bytes)."""
+    raw = frame[column]
+    if pd.api.types.is_string_dtype(raw) or pd.api.types.is_integer_dtype(raw):
+        return raw
+    if pd.api.types.is_object_dtype(raw):
+        inferred = pd.api.types.infer_dtype(raw, skipna=True)
+        if inferred in ("string", "empty", "integer", "mixed-integer"):
+            return raw
+        kind = inferred
+    else:
+        kind = str(raw.dtype)
+    raise InputError(f"column '{column}' holds {kind} values; expected text")
+
+
+def _check_names(texts: pd.Series) -> None:
+    """Refuse channel names with control characters other than white space (NUL, ESC, ...)."""
+    odd = texts.astype("str").str.contains(CONTROL_PATTERN, regex=True)
+    fail_rows(odd.fillna(False).to_numpy(dtype=bool),
+              "path has a control character; channel names must be printable text")
+
+
+def _touch_days(column: pd.Series, paths: Sequence[list[str]],
+                separator: str) -> list[list[float]]:
+    """Days from each touch to its journey's end, one list per row, checked against the path."""
+    touch_days = []
+    for row, (text, channels) in enumerate(zip(column, paths, strict=True)):
+        parts = split_path(str(text), separator)
+        if not all(_NUMBER.fullmatch(p) for p in parts):
+            raise InputError(f"row {row + 1}: touch_days {text!r} is not a list of numbers")
+        days = [float(p) for p in parts]
+        if len(days) != len(channels):
+            raise InputError(
+                f"row {row + 1}: touch_days has {len(days)} values but the path has "
+                f"{len(channels)} touches"
+            )
+        if any(not math.isfinite(d) or d < 0 for d in days):
+            raise InputError(f"row {row + 1}: touch_days must be finite and non-negative")
+        touch_days.append(days)
+    return touch_days
