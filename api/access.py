@@ -3,7 +3,10 @@
 A key reads ``sw_<key id>_<secret>``. The key id is public: it names the key
 in the audit trail. The secret is 256 random bits; the database keeps only its
 SHA-256 (a fast hash is enough for a secret of that entropy), compared in
-constant time. A key is shown once, when it is created.
+constant time. A key is shown once, when it is created. A key may carry an
+expiry; a revoked or expired key is refused at its next request (keys are
+read from the database on every request, never cached). Authentication
+records when a key was last used, at most once a minute per key.
 
 ======================  =====  =====  =======  =======
 action                  owner  buyer  auditor  finance
@@ -21,10 +24,13 @@ action                  owner  buyer  auditor  finance
 ``job.read``            yes    yes    yes
 ``audit.read``          yes    yes    yes
 ``key.create``          yes
+``key.read``            yes
+``key.revoke``          yes
 ======================  =====  =====  =======  =======
 
-The ``admin`` key belongs to no workspace; it creates workspaces and their keys
-and nothing else.
+An owner lists and revokes the keys of its own workspace. The ``admin`` key
+belongs to no workspace; it creates workspaces, and creates, lists and revokes
+the keys of any workspace, and nothing else.
 """
 
 from __future__ import annotations
@@ -34,12 +40,13 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import Forbidden, Invalid, Unauthorized
-from api.tables import ApiKey, Workspace
+from api.tables import ApiKey, Workspace, now
 
 ROLES = ("owner", "buyer", "auditor", "finance")
 ADMIN = "admin"
@@ -47,15 +54,17 @@ _READ_ALL = {"dataset.read", "report.read", "model.read", "plan.read", "job.read
 PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(_READ_ALL | {"dataset.upload", "dataset.delete", "report.create",
                                     "model.create", "plan.create", "forecast.create",
-                                    "key.create"}),
+                                    "key.create", "key.read", "key.revoke"}),
     "buyer": frozenset(_READ_ALL | {"report.create", "model.create", "plan.create",
                                     "forecast.create"}),
     "auditor": frozenset({"dataset.read", "report.create", "report.read", "plan.read",
                           "job.read", "audit.read"}),
     "finance": frozenset({"model.read", "plan.read", "forecast.create"}),
-    ADMIN: frozenset({"workspace.create", "key.create"}),
+    ADMIN: frozenset({"workspace.create", "key.create", "key.read", "key.revoke"}),
 }
 KEY_PATTERN = re.compile(r"^sw_(k[0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+#: ``last_used_at`` is written at most this often per key (one write, not one per request).
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -85,10 +94,12 @@ def hash_secret(secret: str) -> str:
 
 
 def issue_key(session: Session, role: str, workspace_id: str | None,
-              label: str = "", secret: str | None = None) -> tuple[ApiKey, str]:
+              label: str = "", secret: str | None = None, *,
+              expires_at: datetime | None = None) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the full key (shown once, never stored).
 
-    ``secret`` fixes the secret (the admin key from ``SPENDWISE_ADMIN_KEY``).
+    ``secret`` fixes the secret (the admin key from ``SPENDWISE_ADMIN_KEY``);
+    from ``expires_at`` on, the key is refused.
     """
     if role not in (*ROLES, ADMIN):
         raise Invalid(f"role: must be one of {', '.join(ROLES)}, got {role!r}",
@@ -98,7 +109,7 @@ def issue_key(session: Session, role: str, workspace_id: str | None,
     key_id = "k" + secrets.token_hex(8)
     secret = secret or secrets.token_urlsafe(32)
     row = ApiKey(id=key_id, workspace_id=workspace_id, role=role,
-                 secret_hash=hash_secret(secret), label=label)
+                 secret_hash=hash_secret(secret), label=label, expires_at=expires_at)
     session.add(row)
     return row, f"sw_{key_id}_{secret}"
 
@@ -113,8 +124,14 @@ def admin_key_from(value: str) -> tuple[str, str]:
 
 
 def authenticate(session: Session, token: str | None) -> Principal:
-    """The principal of a bearer token; :class:`Unauthorized` for a missing or wrong key."""
-    match = KEY_PATTERN.match(token or "")
+    """The principal of a bearer token; :class:`Unauthorized` for a missing, wrong,
+    revoked or expired key.
+
+    Records the time of use in ``last_used_at`` when the last record is over
+    :data:`LAST_USED_EVERY` old, and commits it at once: the request that
+    follows starts a transaction of its own.
+    """
+    match = KEY_PATTERN.fullmatch(token or "")
     if not match:
         raise Unauthorized("missing or malformed API key (send 'Authorization: Bearer <key>')")
     row = session.get(ApiKey, match.group(1))
@@ -123,7 +140,21 @@ def authenticate(session: Session, token: str | None) -> Principal:
     if not hmac.compare_digest(stored, hash_secret(match.group(2))) or row is None or \
             row.revoked_at is not None:
         raise Unauthorized("unknown or revoked API key")
+    moment = now()
+    if row.expires_at is not None and row.expires_at <= moment:
+        raise Unauthorized("expired API key")
+    if row.last_used_at is None or moment - row.last_used_at >= LAST_USED_EVERY:
+        row.last_used_at = moment
+        session.commit()
     return Principal(row.id, row.workspace_id, row.role)
+
+
+def revoke(row: ApiKey) -> bool:
+    """Revoke the key of ``row``; ``False`` if it was revoked already (kept as it was)."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = now()
+    return True
 
 
 def workspace_by_name(session: Session, name: str) -> Workspace | None:

@@ -1,9 +1,10 @@
 """The Flask application factory.
 
 ``create_app(settings)`` builds the app: the database engine and the artifact
-store, the authentication, one blueprint per resource and the one error
-handler that turns every error into RFC 9457 ``application/problem+json``.
-Views only parse, call the engines' Python APIs and serialise.
+store, the authentication, the input limits (:mod:`api.limits`), one blueprint
+per resource and the one error handler that turns every error into RFC 9457
+``application/problem+json``. Views only parse, call the engines' Python APIs
+and serialise.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from apiflask import APIFlask, HTTPTokenAuth
 from apiflask.exceptions import HTTPError
 from flask import Response, current_app, g, json, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
@@ -23,18 +25,22 @@ from werkzeug.exceptions import HTTPException
 from api.access import Principal, authenticate
 from api.database import make_engine, session_factory
 from api.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType, problem
-from api.schemas import Problem, inline_schema
+from api.limits import LimitedRequest, check_headers, check_text, read_json
+from api.schemas import RESOURCE_ID_PATTERN, Problem, inline_schema
 from api.settings import Settings
 from api.store import ArtifactStore
 from attribution import __version__
 
 log = logging.getLogger("spendwise")
 #: What a resource id can look like; anything else is not found without a query.
-RESOURCE_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+RESOURCE_ID = re.compile(RESOURCE_ID_PATTERN)
 PROBLEM_JSON = "application/problem+json"
 #: Errors any operation with a request body can answer, besides its own.
 BODY_ERRORS = {"400": "the body cannot be read", "413": "the body is over the size limit",
                "415": "the body is not of a media type the operation reads"}
+#: Errors any operation can answer (:mod:`api.limits`), besides its own.
+REQUEST_ERRORS = {"400": "a query or path parameter holds a control character",
+                  "431": "the request headers are over the size limit"}
 auth = HTTPTokenAuth(scheme="Bearer", description="An API key: `sw_k<id>_<secret>`.")
 
 
@@ -74,11 +80,20 @@ def _verify(token: str | None) -> Principal:
     return authenticate(db(), token)
 
 
+class LimitedJSON(DefaultJSONProvider):
+    """Flask's JSON, reading under the limits of :func:`api.limits.read_json`."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return read_json(s)
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> APIFlask:
     """The spendwise API on ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
     app = APIFlask("spendwise", title="spendwise", version=__version__,
                    spec_path="/v1/openapi.json", docs_path="/v1/docs", json_errors=True)
+    app.request_class = LimitedRequest
+    app.json = LimitedJSON(app)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         SPEC_FORMAT="json",
@@ -93,7 +108,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                                            ArtifactStore(settings.store_dir))
     _register_errors(app)
     _register_blueprints(app)
-    app.spec_processor(_problem_media_type)  # type: ignore[arg-type]
+    app.spec_processor(_document_bodies_and_problems)  # type: ignore[arg-type]
+
+    @app.before_request
+    def _limits() -> None:
+        # Before routing errors, authentication and parsing: nothing reads a refused input.
+        check_headers(request.headers)
+        check_text(request.args, request.view_args, request.path)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
@@ -125,16 +146,20 @@ def _register_blueprints(app: APIFlask) -> None:
         app.register_blueprint(blueprint)
 
 
-def _problem_media_type(spec: dict[str, Any]) -> dict[str, Any]:
-    """Document every error response as ``application/problem+json``, as it is sent."""
+def _document_bodies_and_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Mark every request body required (an empty body is never accepted) and document
+    every error response as ``application/problem+json``, as it is sent."""
     problem_schema = inline_schema(Problem)
     for path in spec.get("paths", {}).values():
         for operation in path.values():
+            errors = dict(REQUEST_ERRORS)
             if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
                 for status, text in BODY_ERRORS.items():
-                    operation["responses"].setdefault(status, {
-                        "description": text,
-                        "content": {PROBLEM_JSON: {"schema": problem_schema}}})
+                    errors[status] = f"{text}, or {errors[status]}" if status in errors else text
+            for status, text in errors.items():
+                operation["responses"].setdefault(status, {
+                    "description": text, "content": {PROBLEM_JSON: {"schema": problem_schema}}})
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if status[0] in "45" and "application/json" in content:
@@ -142,9 +167,10 @@ def _problem_media_type(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def problem_response(body: dict[str, Any], status: int) -> Response:
-    """A problem+json response."""
-    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+def problem_response(body: dict[str, Any], status: int,
+                     headers: dict[str, str] | None = None) -> Response:
+    """A problem+json response (with ``headers``, such as a 405's ``Allow``)."""
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON, headers=headers)
 
 
 def _register_errors(app: APIFlask) -> None:
@@ -169,7 +195,10 @@ def _register_errors(app: APIFlask) -> None:
             body["detail"] = "missing or malformed API key (send 'Authorization: Bearer <key>')"
         else:
             body["detail"] = str(error.detail or error.message)
-        return problem_response(body, error.status_code)
+        headers = _kept_headers(error.headers)
+        if error.status_code == 405 and "Allow" in headers:
+            body["detail"] = f"the method is not allowed here; use {headers['Allow']}"
+        return problem_response(body, error.status_code, headers)
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
@@ -185,6 +214,12 @@ def _register_errors(app: APIFlask) -> None:
         if status >= 500:
             log.exception("request failed: %s %s", request.method, request.path)
         return problem_response(body, status)
+
+
+def _kept_headers(headers: Any) -> dict[str, str]:
+    # The error's own headers (Allow, WWW-Authenticate) without its media type.
+    return {name: value for name, value in dict(headers or {}).items()
+            if name.lower() != "content-type"}
 
 
 def require_content_type(*allowed: str) -> str:

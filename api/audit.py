@@ -2,7 +2,8 @@
 
 An event is added in the same transaction as the change it records, so a
 request that fails leaves neither the change nor its event. Events name the
-key by its public id, never by the key.
+key by its public id, never by the key; the ``spendwise`` shell commands
+record their changes as :data:`SHELL`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.access import Principal
+from api.access import ADMIN, Principal
 from api.tables import AuditEvent
+
+#: Who the shell commands (``spendwise keys ...``) act as: whoever runs them holds
+#: the database itself, so they act with the admin role, under no key.
+SHELL = Principal(key_id="shell", workspace_id=None, role=ADMIN)
 
 
 def record(session: Session, who: Principal, action: str, resource_type: str,

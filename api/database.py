@@ -3,6 +3,9 @@
 SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy
 timeout, so the web threads, the embedded workers and a separate
 ``spendwise worker`` can share one file. PostgreSQL is reached through psycopg 3.
+Every engine hides statement parameters (``hide_parameters``): a logged or
+raised database error names the statement, never the values, which may be
+personal data.
 Migrations are Alembic's (``api/migrations``); :func:`upgrade` applies them
 under a lock, so processes starting together migrate once.
 """
@@ -30,13 +33,15 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, hide_parameters=True,
+                               connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # a transaction that writes takes its lock at the start (no upgrade deadlocks).
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10,
+                         max_overflow=20)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

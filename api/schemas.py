@@ -5,22 +5,95 @@ Shared pieces live here; each resource's own schemas sit in its route module.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from api.access import ROLES
+from api.errors import Invalid
 
+M = TypeVar("M", bound=BaseModel)
 Role = Literal["owner", "buyer", "auditor", "finance"]
 assert set(ROLES) == set(Role.__args__)  # type: ignore[attr-defined]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+#: What a resource id can look like (``ds_3f2a...``, ``k0123...``).
+RESOURCE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+#: The largest integer both databases store (SQLite's INTEGER, PostgreSQL's BIGINT).
+INT64_MAX = 2**63 - 1
+#: Control characters (Unicode category Cc, tab and newline included) and lone
+#: surrogates, which cannot be encoded: PostgreSQL refuses NUL in text, and none
+#: of them belongs in a name, a label, an id or a query parameter.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: :data:`CONTROL` as the OpenAPI document states it (JSON Schema regex).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+
+def control_character(text: str) -> str | None:
+    """The first control character of ``text`` as ``U+XXXX``, or ``None`` if it has none."""
+    found = CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def _printable(text: str) -> str:
+    found = control_character(text)
+    if found is not None:
+        raise ValueError(f"must not contain control characters (found {found})")
+    return text
+
+
+def _utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a date and time between years 1 and 9999 in UTC") from None
+
+
+#: Free text that a person chose: a key's label, a dataset's name. Printable only;
+#: give each use its bounds, e.g. ``label: Label = Field(default="", max_length=128)``.
+Label = Annotated[str, Field(json_schema_extra={"pattern": PRINTABLE_PATTERN}),
+                  AfterValidator(_printable)]
+#: A workspace name: lower-case letters, digits, ``-`` and ``_``.
+Name = Annotated[str, Field(pattern=NAME_PATTERN,
+                            description="lower-case letters, digits, - and _")]
+#: The id of a resource, as in its URL.
+ResourceId = Annotated[str, Field(pattern=RESOURCE_ID_PATTERN, description="a resource id")]
+#: A timezone-aware moment, normalised to UTC.
+Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
+#: Page size of a list.
+Limit = Annotated[int, Field(ge=1, le=1000, description="at most this many items")]
+#: Items to skip in a list; bounded well inside 64 bits.
+Offset = Annotated[int, Field(ge=0, le=1_000_000_000, description="skip this many items")]
+#: A positive row id (audit events), within what both databases store.
+RowId = Annotated[int, Field(ge=1, le=INT64_MAX)]
 
 
 class Strict(BaseModel):
     """Request bodies: unknown fields are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """``model`` from ``fields``, as the command line builds a request the API reads:
+    :class:`api.errors.Invalid` naming each wrong field, with the API's message."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        problems = [(".".join(map(str, e["loc"])) or "request",
+                     e["msg"].removeprefix("Value error, ")) for e in error.errors()]
+        raise Invalid("; ".join(f"{where}: {msg}" for where, msg in problems),
+                      errors=[{"loc": [where], "msg": msg} for where, msg in problems]) from None
 
 
 class FieldError(BaseModel):
@@ -59,6 +132,13 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return resolved
 
 
+class PageQuery(Strict):
+    """The query of a list paged by offset: ``limit`` and ``offset``."""
+
+    limit: Limit = 100
+    offset: Offset = 0
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["reachable", "unreachable"]
@@ -66,7 +146,7 @@ class Health(BaseModel):
 
 
 class WorkspaceIn(Strict):
-    name: str = Field(pattern=NAME_PATTERN, description="lower-case letters, digits, - and _")
+    name: Name
 
 
 class WorkspaceOut(BaseModel):
@@ -77,10 +157,33 @@ class WorkspaceOut(BaseModel):
 
 class KeyIn(Strict):
     role: Role
-    workspace: str | None = Field(
+    workspace: Name | None = Field(
         default=None, description="workspace name; required for the admin key, "
         "otherwise the caller's own workspace")
-    label: str = Field(default="", max_length=128)
+    label: Label = Field(default="", max_length=128)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="the key is refused this many days from now")
+    expires_at: Moment | None = Field(
+        default=None, description="the key is refused from this moment on (with a time zone)")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError("must be in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> KeyIn:
+        if self.expires_in_days is not None and self.expires_at is not None:
+            raise ValueError("give expires_in_days or expires_at, not both")
+        return self
+
+    def expiry(self) -> datetime | None:
+        """When the key stops working, or ``None`` if it does not expire."""
+        if self.expires_in_days is not None:
+            return datetime.now(UTC) + timedelta(days=self.expires_in_days)
+        return self.expires_at
 
 
 class KeyOut(BaseModel):
@@ -89,7 +192,31 @@ class KeyOut(BaseModel):
     role: Role
     label: str
     created_at: datetime
+    expires_at: datetime | None
     key: str = Field(description="the full key; shown only in this response")
+
+
+class KeyInfo(BaseModel):
+    """A key as listed: never its secret."""
+
+    id: str
+    role: Role
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="to the minute")
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
+    next_offset: int | None = Field(description="pass as `offset` for the next page")
+
+
+class KeyQuery(PageQuery):
+    workspace: Name | None = Field(
+        default=None, description="workspace name; required for the admin key, "
+        "otherwise the caller's own workspace")
 
 
 class JobOut(BaseModel):
@@ -125,6 +252,6 @@ class AuditPage(BaseModel):
 
 
 class AuditQuery(Strict):
-    before: int | None = Field(default=None, ge=1, le=2**62)
-    limit: int = Field(default=100, ge=1, le=1000)
-    action: str | None = Field(default=None, max_length=64)
+    before: RowId | None = Field(default=None, description="only events older than this id")
+    limit: Limit = 100
+    action: Label | None = Field(default=None, max_length=64)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,18 @@ def register(commands: Any) -> None:
     create.add_argument("--workspace", required=True, help="workspace name")
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--label", default="")
+    create.add_argument("--expires-days", type=int, metavar="N",
+                        help="the key is refused N days from now (default: never)")
     _common(create)
     create.set_defaults(handler=run_key_create)
+    listing = key_actions.add_parser("list", help="list a workspace's keys (never a secret)")
+    listing.add_argument("--workspace", required=True, help="workspace name")
+    _common(listing)
+    listing.set_defaults(handler=run_key_list)
+    revoke = key_actions.add_parser("revoke", help="revoke a key: refused from its next request")
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id, e.g. k0123456789abcdef")
+    _common(revoke)
+    revoke.set_defaults(handler=run_key_revoke)
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:
@@ -110,44 +121,107 @@ def run_upgrade(args: argparse.Namespace, _write: Any) -> int:
     return 0
 
 
-def run_workspace_create(args: argparse.Namespace, _write: Any) -> int:
-    """``spendwise workspaces create NAME``."""
-    import re
-
-    from api.access import workspace_by_name
+def _sessions(args: argparse.Namespace) -> Any:
+    """Sessions on the migrated database of ``args``."""
     from api.bootstrap import prepare
     from api.database import make_engine, session_factory
-    from api.errors import Conflict, Invalid
-    from api.schemas import NAME_PATTERN
-    from api.tables import Workspace
 
-    if not re.match(NAME_PATTERN, args.name):
-        raise Invalid(f"name: use lower-case letters, digits, - and _ (got {args.name!r})")
     settings = _settings(args)
     engine = make_engine(settings.url)
     prepare(engine, settings)
-    with session_factory(engine).begin() as session:
-        if workspace_by_name(session, args.name) is not None:
-            raise Conflict(f"a workspace called {args.name!r} exists")
-        session.add(Workspace(name=args.name))
-    print(f"workspace {args.name} created")
+    return session_factory(engine)
+
+
+def run_workspace_create(args: argparse.Namespace, _write: Any) -> int:
+    """``spendwise workspaces create NAME``."""
+    from api.access import workspace_by_name
+    from api.audit import SHELL, record
+    from api.errors import Conflict
+    from api.schemas import WorkspaceIn, build
+    from api.tables import Workspace
+
+    request = build(WorkspaceIn, name=args.name)
+    with _sessions(args).begin() as session:
+        if workspace_by_name(session, request.name) is not None:
+            raise Conflict(f"a workspace called {request.name!r} exists")
+        row = Workspace(name=request.name)
+        session.add(row)
+        session.flush()
+        record(session, SHELL, "workspace.create", "workspace", row.id, workspace_id=row.id,
+               parameters={"name": request.name})
+    print(f"workspace {request.name} created")
     return 0
 
 
 def run_key_create(args: argparse.Namespace, _write: Any) -> int:
-    """``spendwise keys create --workspace W --role R``: prints the key once."""
+    """``spendwise keys create --workspace W --role R [--expires-days N]``: prints the key once."""
     from api.access import issue_key, workspace_by_name
-    from api.bootstrap import prepare
-    from api.database import make_engine, session_factory
+    from api.audit import SHELL, record
     from api.errors import NotFound
+    from api.schemas import KeyIn, build
 
-    settings = _settings(args)
-    engine = make_engine(settings.url)
-    prepare(engine, settings)
-    with session_factory(engine).begin() as session:
+    request = build(KeyIn, role=args.role, workspace=args.workspace,
+                    label=args.label or "spendwise keys", expires_in_days=args.expires_days)
+    with _sessions(args).begin() as session:
         workspace = workspace_by_name(session, args.workspace)
         if workspace is None:
             raise NotFound(f"--workspace: no workspace {args.workspace!r}")
-        _, key = issue_key(session, args.role, workspace.id, args.label or "spendwise keys")
+        expires_at = request.expiry()
+        row, key = issue_key(session, request.role, workspace.id, request.label,
+                             expires_at=expires_at)
+        record(session, SHELL, "key.create", "key", row.id, workspace_id=workspace.id,
+               parameters={"role": request.role, "label": request.label,
+                           "expires_at": expires_at.isoformat() if expires_at else None})
     print(key)
+    return 0
+
+
+def run_key_list(args: argparse.Namespace, _write: Any) -> int:
+    """``spendwise keys list --workspace W``: one line per key, never its secret."""
+    from sqlalchemy import select
+
+    from api.access import workspace_by_name
+    from api.errors import NotFound
+    from api.tables import ApiKey
+
+    with _sessions(args)() as session:
+        workspace = workspace_by_name(session, args.workspace)
+        if workspace is None:
+            raise NotFound(f"--workspace: no workspace {args.workspace!r}")
+        rows = session.scalars(select(ApiKey).where(ApiKey.workspace_id == workspace.id)
+                               .order_by(ApiKey.created_at, ApiKey.id)).all()
+    print(f"{'id':<18} {'role':<8} {'created':<17} {'last used':<17} {'expires':<17} "
+          f"{'revoked':<17} label")
+    for row in rows:
+        times = " ".join(f"{_minute(moment):<17}" for moment in (
+            row.created_at, row.last_used_at, row.expires_at, row.revoked_at))
+        print(f"{row.id:<18} {row.role:<8} {times} {row.label}")
+    return 0
+
+
+def _minute(moment: Any) -> str:
+    """A UTC time to the minute, or ``-``."""
+    return moment.strftime("%Y-%m-%d %H:%MZ") if moment is not None else "-"
+
+
+def run_key_revoke(args: argparse.Namespace, _write: Any) -> int:
+    """``spendwise keys revoke KEY_ID``: the key is refused from its next request on."""
+    from api.access import revoke
+    from api.audit import SHELL, record
+    from api.errors import NotFound
+    from api.schemas import RESOURCE_ID_PATTERN
+    from api.tables import ApiKey
+
+    if not re.fullmatch(RESOURCE_ID_PATTERN, args.key_id):
+        raise NotFound(f"no key {args.key_id!r}")
+    with _sessions(args).begin() as session:
+        row = session.get(ApiKey, args.key_id)
+        if row is None:
+            raise NotFound(f"no key {args.key_id!r}")
+        if not revoke(row):
+            print(f"key {row.id} was revoked already, at {_minute(row.revoked_at)}")
+            return 0
+        record(session, SHELL, "key.revoke", "key", row.id, workspace_id=row.workspace_id,
+               parameters={"role": row.role, "label": row.label})
+    print(f"key {args.key_id} revoked")
     return 0

@@ -6,7 +6,7 @@ artifacts (uploaded datasets as Parquet, fitted models as NetCDF), which live
 in the content-addressed store (:mod:`api.store`). Every workspace-owned row
 carries ``workspace_id``, and every query of a request filters on it.
 
-Migrations: ``api/migrations`` (Alembic); the initial revision creates exactly
+Migrations: ``api/migrations`` (Alembic); applied in order they create exactly
 these tables, and a test checks that the migrated schema matches them.
 """
 
@@ -97,6 +97,10 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: From this moment on the key is refused; ``None``: it does not expire.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the key last authenticated a request, to the minute.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Dataset(Base):

@@ -21,6 +21,7 @@ def run(conn: Connection) -> None:
 if connection is not None:
     run(connection)
 else:  # ``alembic`` command line, with sqlalchemy.url set in its configuration
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://")
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://",
+                           hide_parameters=True)
     with engine.begin() as conn:
         run(conn)

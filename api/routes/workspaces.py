@@ -1,8 +1,9 @@
 """Workspaces and their keys.
 
 ``POST /v1/workspaces`` (admin) creates a workspace; ``POST /v1/keys`` creates a
-key: the admin key for any workspace, an owner's key for its own workspace.
-The full key is in the creation response only.
+key, ``GET /v1/keys`` lists keys and ``DELETE /v1/keys/{id}`` revokes one: the
+admin key for any workspace, an owner's key for its own workspace. The full
+key is in the creation response only; a list shows ids, never secrets.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
+from flask import Response
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.access import ADMIN, issue_key, workspace_by_name
-from api.app import auth, db, principal
+from api.access import ADMIN, Principal, issue_key, revoke, workspace_by_name
+from api.app import RESOURCE_ID, auth, db, principal
 from api.audit import record
 from api.errors import Conflict, Invalid, NotFound
-from api.schemas import KeyIn, KeyOut, WorkspaceIn, WorkspaceOut
-from api.tables import Workspace
+from api.schemas import KeyIn, KeyList, KeyOut, KeyQuery, WorkspaceIn, WorkspaceOut
+from api.tables import ApiKey, Workspace
 
 blueprint = APIBlueprint("workspaces", __name__, url_prefix="/v1", tag="workspaces")
 
@@ -64,6 +67,33 @@ def current_workspace() -> dict[str, Any]:
     return workspace_dict(row)
 
 
+def key_dict(row: ApiKey) -> dict[str, Any]:
+    """The JSON form of a key as listed: its id, never its secret or hash."""
+    return {"id": row.id, "role": row.role, "label": row.label,
+            "created_at": row.created_at, "last_used_at": row.last_used_at,
+            "expires_at": row.expires_at, "revoked_at": row.revoked_at}
+
+
+def _workspace_of(who: Principal, name: str | None) -> Workspace:
+    """The workspace a key operation acts on: the admin names it; an owner's is its own.
+
+    Naming another workspace than one's own is 404, as if it did not exist.
+    """
+    session = db()
+    if who.role == ADMIN:
+        if name is None:
+            raise Invalid("workspace: required with the admin key",
+                          errors=[{"loc": ["workspace"], "msg": "field required"}])
+        workspace = workspace_by_name(session, name)
+    else:
+        workspace = session.get(Workspace, who.workspace_id)
+        if name is not None and (workspace is None or name != workspace.name):
+            workspace = None  # another workspace is not revealed
+    if workspace is None:
+        raise NotFound(f"no workspace {name!r}")
+    return workspace
+
+
 @blueprint.post("/keys")
 @blueprint.auth_required(auth)
 @blueprint.input(KeyIn, arg_name="body")
@@ -74,20 +104,51 @@ def create_key(body: KeyIn) -> dict[str, Any]:
     who = principal()
     who.require("key.create")
     session = db()
-    if who.role == ADMIN:
-        if body.workspace is None:
-            raise Invalid("workspace: required with the admin key",
-                          errors=[{"loc": ["json", "workspace"], "msg": "field required"}])
-        workspace = workspace_by_name(session, body.workspace)
-    else:
-        workspace = session.get(Workspace, who.workspace_id)
-        if body.workspace is not None and (workspace is None or body.workspace != workspace.name):
-            workspace = None  # another workspace is not revealed
-    if workspace is None:
-        raise NotFound(f"no workspace {body.workspace!r}")
-    row, key = issue_key(session, body.role, workspace.id, body.label)
+    workspace = _workspace_of(who, body.workspace)
+    expires_at = body.expiry()
+    row, key = issue_key(session, body.role, workspace.id, body.label, expires_at=expires_at)
     record(session, who, "key.create", "key", row.id, workspace_id=workspace.id,
-           parameters={"role": body.role, "label": body.label})
+           parameters={"role": body.role, "label": body.label,
+                       "expires_at": expires_at.isoformat() if expires_at else None})
     session.commit()
     return {"id": row.id, "workspace": workspace.name, "role": row.role, "label": row.label,
-            "created_at": row.created_at, "key": key}
+            "created_at": row.created_at, "expires_at": row.expires_at, "key": key}
+
+
+@blueprint.get("/keys")
+@blueprint.auth_required(auth)
+@blueprint.input(KeyQuery, location="query", arg_name="query")
+@blueprint.output(KeyList)
+@blueprint.doc(responses={403: "the role may not list keys", 404: "no such workspace"})
+def list_keys(query: KeyQuery) -> dict[str, Any]:
+    """The keys of a workspace, revoked ones included, oldest first; never a secret."""
+    who = principal()
+    who.require("key.read")
+    workspace = _workspace_of(who, query.workspace)
+    rows = db().scalars(select(ApiKey).where(ApiKey.workspace_id == workspace.id)
+                        .order_by(ApiKey.created_at, ApiKey.id)
+                        .offset(query.offset).limit(query.limit + 1)).all()
+    more = len(rows) > query.limit
+    return {"keys": [key_dict(row) for row in rows[:query.limit]],
+            "next_offset": query.offset + query.limit if more else None}
+
+
+@blueprint.delete("/keys/<key_id>")
+@blueprint.auth_required(auth)
+@blueprint.doc(responses={204: "revoked (or revoked already)",
+                          403: "the role may not revoke keys",
+                          404: "no such key in this workspace"})
+def revoke_key(key_id: str) -> Response:
+    """Revoke a key: it is refused from its next request on. Revoking twice changes nothing."""
+    who = principal()
+    who.require("key.revoke")
+    session = db()
+    row = session.get(ApiKey, key_id) if RESOURCE_ID.fullmatch(key_id) else None
+    if row is None or (who.role != ADMIN and row.workspace_id != who.workspace_id):
+        raise NotFound(f"no key {key_id!r} in this workspace")
+    if revoke(row):
+        record(session, who, "key.revoke", "key", row.id,
+               workspace_id=row.workspace_id or who.workspace_id,
+               parameters={"role": row.role, "label": row.label})
+        session.commit()
+    return Response(status=204)
