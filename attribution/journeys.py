@@ -2,9 +2,10 @@
 
 :func:`build_journeys` turns a touch table (``user_id, timestamp, channel``) and a
 conversion table (``user_id, timestamp[, value]``) into the aggregated paths file that
-:class:`~attribution.paths.PathTable` reads, and optionally one row per journey. DuckDB
-runs under a memory limit and spills to a temporary directory, so the inputs may be
-larger than memory. The rules, per user:
+:class:`~attribution.paths.PathTable` reads, and optionally one row per journey.
+:func:`journey_tables` does the same from files, bytes or tables in memory and returns
+the tables instead of writing files. DuckDB runs under a memory limit and spills to a
+temporary directory, so file inputs may be larger than memory. The rules, per user:
 
 * conversions at the same timestamp are one journey (their count, their summed value);
 * a converting journey holds the touches strictly after the previous conversion and at
@@ -19,13 +20,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from attribution.duckdb_io import (
     InputTable,
+    Source,
     atomic_outputs,
     connect,
     copy_options,
@@ -62,8 +67,8 @@ class JourneySummary:
 
 
 def build_journeys(
-    touches: str | Path,
-    conversions: str | Path,
+    touches: Source,
+    conversions: Source,
     output: str | Path,
     *,
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
@@ -72,6 +77,7 @@ def build_journeys(
     memory_limit: str = "2GB",
     temp_directory: str | Path | None = None,
     threads: int | None = None,
+    names: Sequence[str | None] = (None, None),
 ) -> JourneySummary:
     """Turn touchpoints and conversions into journeys and write the aggregated paths.
 
@@ -81,7 +87,9 @@ def build_journeys(
         CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``, ``.pq``) files with
         columns ``user_id, timestamp, channel`` and ``user_id, timestamp[, value]``
         (names case-insensitive). Timestamps are ISO dates or date-times (an offset is
-        converted to UTC) or Parquet dates/timestamps; values are non-negative numbers.
+        converted to UTC) or Parquet dates/timestamps, within the years 1 to 9999;
+        values are non-negative numbers. Either may also be a file's bytes, named by
+        ``names``, or a pandas or Arrow table (see :func:`journey_tables`).
     output
         Aggregated paths ``path, conversions, nulls, value``, one row per distinct path,
         sorted by path; CSV or Parquet by extension.
@@ -98,6 +106,9 @@ def build_journeys(
         DuckDB settings. Data beyond the memory limit spills to the temporary
         directory (a fresh one, removed afterwards, when not given); ``threads``
         defaults to the number of cores.
+    names
+        Names of in-memory inputs (``touches.csv`` for bytes), as for
+        :func:`attribution.duckdb_io.open_table`.
 
     Returns
     -------
@@ -113,36 +124,120 @@ def build_journeys(
         leaves no partial file behind.
     """
     start = time.perf_counter()
-    lookback_us = _lookback_us(lookback_days)
-    if not separator:
-        raise InputError("separator: must not be empty")
     targets = _targets(output, journeys_output)
-    with connect(memory_limit, temp_directory, threads) as con:
-        touch_table = open_table(con, touches, ("user_id", "timestamp", "channel"))
-        conversion_table = open_table(con, conversions, ("user_id", "timestamp"), ("value",))
+    settings = _Settings(lookback_days, separator, memory_limit, temp_directory, threads)
+    with (_journeys(touches, conversions, settings, names, journeys_output is not None,
+                    quote_values=True) as (con, counts),
+          atomic_outputs(targets) as temporaries):
+        distinct = write_query(con, _PATHS_QUERY, temporaries[0], targets[0])
+        if journeys_output is not None:
+            write_query(con, _JOURNEYS_QUERY, temporaries[1], targets[1])
+    return _summary(counts, distinct, start)
+
+
+@dataclass(frozen=True)
+class JourneyTables:
+    """What :func:`journey_tables` built: the paths, the journeys if asked, the summary."""
+
+    paths: pd.DataFrame
+    journeys: pd.DataFrame | None
+    summary: JourneySummary
+
+
+def journey_tables(
+    touches: Source,
+    conversions: Source,
+    *,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
+    with_journeys: bool = False,
+    separator: str = DEFAULT_SEPARATOR,
+    memory_limit: str = "2GB",
+    temp_directory: str | Path | None = None,
+    threads: int | None = None,
+    names: Sequence[str | None] = (None, None),
+    quote_values: bool = True,
+) -> JourneyTables:
+    """The journeys of :func:`build_journeys` as data frames, without writing files.
+
+    Parameters
+    ----------
+    touches, conversions
+        Files as for :func:`build_journeys`; the bytes of such files, parsed in memory
+        (their ``names``, such as ``touches.parquet``, give the format); or pandas or
+        Arrow tables with the same columns.
+    with_journeys
+        Also return one row per journey (the columns of ``journeys_output``).
+    names
+        The names of the two inputs in messages (and the format of bytes).
+    quote_values
+        Whether messages may quote values; false for inputs holding personal data.
+    lookback_days, separator, memory_limit, temp_directory, threads
+        As for :func:`build_journeys`.
+
+    Returns
+    -------
+    JourneyTables
+        ``paths`` with columns ``path, conversions, nulls, value`` sorted by path.
+    """
+    start = time.perf_counter()
+    settings = _Settings(lookback_days, separator, memory_limit, temp_directory, threads)
+    with _journeys(touches, conversions, settings, names, with_journeys,
+                   quote_values=quote_values) as (con, counts):
+        paths = con.execute(_PATHS_QUERY).df()
+        journeys = con.execute(_JOURNEYS_QUERY).df() if with_journeys else None
+    return JourneyTables(paths, journeys, _summary(counts, len(paths), start))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    lookback_days: float
+    separator: str
+    memory_limit: str
+    temp_directory: str | Path | None
+    threads: int | None
+
+
+@contextmanager
+def _journeys(
+    touches: Source, conversions: Source, settings: _Settings, names: Sequence[str | None],
+    with_days: bool, *, quote_values: bool,
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, tuple[int, int, int, int, int]]]:
+    """A connection holding the ``journeys`` table, and the counts of the summary."""
+    lookback_us = _lookback_us(settings.lookback_days)
+    if not settings.separator:
+        raise InputError("separator: must not be empty")
+    touch_name, conversion_name = names
+    with connect(settings.memory_limit, settings.temp_directory, settings.threads) as con:
+        touch_table = open_table(con, touches, ("user_id", "timestamp", "channel"),
+                                 name=touch_name, quote_values=quote_values)
+        conversion_table = open_table(con, conversions, ("user_id", "timestamp"), ("value",),
+                                      name=conversion_name, quote_values=quote_values)
         touch_rows = load_table(con, touch_table, "touches")
         no_value = "" if "value" in conversion_table.columns else ", CAST(0 AS DOUBLE) AS value"
         conversion_rows = load_table(con, conversion_table, "conversions", no_value)
-        coding = _channels(con, touch_table, separator)
-        _build(con, coding, lookback_us, with_days=journeys_output is not None)
+        coding = _channels(con, touch_table, settings.separator)
+        _build(con, coding, lookback_us, with_days=with_days)
         journeys, converting, converted = fetch_one(
             con, "SELECT count(*), count(*) FILTER (conversions > 0), "
             "coalesce(sum(conversions), 0) FROM journeys")
         if converting == 0:
             raise conversion_table.fail(
-                f"no conversion has a touch of {touch_table.path} in its "
+                f"no conversion has a touch of {touch_table.name} in its "
                 f"{lookback_us / _US_PER_DAY:g}-day look-back window; check the user ids")
-        with atomic_outputs(targets) as temporaries:
-            distinct = write_query(con, _PATHS_QUERY, temporaries[0], targets[0])
-            if journeys_output is not None:
-                write_query(con, _JOURNEYS_QUERY, temporaries[1], targets[1])
+        yield con, (touch_rows, conversion_rows, int(journeys), int(converting),
+                    int(converted))
+
+
+def _summary(counts: tuple[int, int, int, int, int], distinct: int,
+             start: float) -> JourneySummary:
+    touch_rows, conversion_rows, journeys, converting, converted = counts
     return JourneySummary(
         touch_rows=touch_rows,
         conversion_rows=conversion_rows,
-        journeys=int(journeys),
-        converting_journeys=int(converting),
+        journeys=journeys,
+        converting_journeys=converting,
         distinct_paths=distinct,
-        conversions_without_touches=conversion_rows - int(converted),
+        conversions_without_touches=conversion_rows - converted,
         seconds=time.perf_counter() - start,
     )
 
@@ -189,7 +284,8 @@ def _channels(con: duckdb.DuckDBPyConnection, table: InputTable, separator: str)
         core = separator.strip() or separator
         problem = f"contains the separator {core!r}" if core in channel \
             else f"would be ambiguous next to the separator {separator!r}"
-        raise table.fail(f"row {row}: channel {channel!r} {problem}; rename the channel or "
+        shown = f" {channel!r}" if table.quote_values else ""
+        raise table.fail(f"row {row}: channel{shown} {problem}; rename the channel or "
                          "choose another separator")
     n, first, last = fetch_one(con, "SELECT (SELECT count(*) FROM channels), epoch_us(min(ts)), "
                           "epoch_us(max(ts)) FROM touches")
