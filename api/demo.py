@@ -63,7 +63,7 @@ def first_start(engine: Engine, settings: Settings) -> Demo | None:
     from api.fits import create_fit
     from api.routes.reports import ReportIn
     from api.tables import Report
-    from attribution import __version__
+    from spendwise import __version__
 
     store = ArtifactStore(settings.store_dir)
     with session_factory(engine).begin() as session:

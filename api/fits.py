@@ -33,11 +33,11 @@ from api.fingerprints import fingerprint, json_ready
 from api.jobs import JobContext, enqueue
 from api.store import ArtifactStore
 from api.tables import Dataset, ResponseFit
-from attribution import __version__
 from optimizer.data import MediaData
 from optimizer.errors import InputError
 from optimizer.posterior import ResponseDraws
 from optimizer.response_model import ResponseModel
+from spendwise import __version__
 
 #: Dataset fields of a fit, each naming the dataset kind it takes.
 DATASET_FIELDS = ("spend", "outcomes", "controls", "lift_tests")

@@ -11,7 +11,7 @@ disk, printed or opened under the :data:`CSP` of the service.
 Every value goes through Jinja2's autoescaping; the SVG of a chart is the only
 markup inserted as is, after :func:`inline_svg` has checked and trimmed it.
 The engines draw names as written (a ``$`` is never read as mathtext) and one
-chart at a time (:data:`attribution.charts.CHART_LOCK`), so pages may be
+chart at a time (:data:`spendwise.charts.CHART_LOCK`), so pages may be
 rendered from several threads. A page depends only on its row (and, for a
 model, the saved fit): rendering the same row twice gives the same bytes.
 """

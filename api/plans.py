@@ -36,11 +36,11 @@ from api.fits import blamed, fitted, model_of
 from api.jobs import JobContext, enqueue
 from api.store import ArtifactStore
 from api.tables import Plan, ResponseFit
-from attribution import __version__
 from optimizer.allocator import BudgetAllocator
 from optimizer.forecast import compare, forecast
 from optimizer.posterior import ResponseDraws
 from optimizer.report import render
+from spendwise import __version__
 
 JOB_KIND = "plan"
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"

@@ -67,7 +67,8 @@ from attribution.bootstrap import bootstrap
 from attribution.errors import InputError
 from attribution.models import make_model
 from attribution.paths import DEFAULT_SEPARATOR, PathTable
-from attribution.report import to_csv, to_json
+from attribution.report import to_json
+from spendwise.export import to_csv
 
 JOB_KIND = "attribution"
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"

@@ -215,7 +215,7 @@ class AttributionModel(ABC):
 
     def fit(self, paths: PathTable) -> Self:
         """Attribute the conversions and value of ``paths`` to channels."""
-        from attribution import __version__
+        from spendwise import __version__
 
         credit = self._credit(paths)
         warnings = credit.warnings + self._support_warnings(paths)

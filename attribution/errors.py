@@ -7,6 +7,8 @@ builtins still catch them.
 
 from __future__ import annotations
 
+from spendwise.requests import FieldProblem
+
 
 class AttributionError(Exception):
     """Base class of every error raised by :mod:`attribution`."""
@@ -22,3 +24,7 @@ class ParameterError(AttributionError, ValueError):
 
 class NotFittedError(AttributionError, AttributeError):
     """A model was used before :meth:`fit` was called."""
+
+
+class RequestError(ParameterError, FieldProblem):
+    """A request (:mod:`attribution.requests`) does not validate; names each bad field."""

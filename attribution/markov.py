@@ -41,6 +41,8 @@ from numpy.typing import NDArray
 from attribution.absorbing import absorbed_from_start
 from attribution.base import AttributionModel, Credit
 from attribution.errors import ParameterError
+from attribution.kernels import unique_rows, weighted_count
+from attribution.markov_order import select_order
 from attribution.paths import PathTable
 
 MAX_ORDER = 5
@@ -145,27 +147,6 @@ def build_chain(paths: PathTable, order: int) -> ChainStructure:
         end_state=state[last],
         contains=contains,
     )
-
-
-def unique_rows(
-    window: NDArray[np.int64], n_channels: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Distinct rows of ``window`` (sorted) and each row's index among them."""
-    base = n_channels + 1
-    if base ** window.shape[1] < 2**62:
-        weights = base ** np.arange(window.shape[1] - 1, -1, -1, dtype=np.int64)
-        keys, inverse = np.unique((window + 1) @ weights, return_inverse=True)
-        codes = (keys[:, None] // weights) % base - 1
-        return codes, inverse
-    codes, inverse = np.unique(window, axis=0, return_inverse=True)
-    return codes, inverse
-
-
-def weighted_count(
-    index: NDArray[np.int64], weights: NDArray[np.float64], size: int
-) -> NDArray[np.float64]:
-    """``np.bincount`` with weights, typed as the floats it returns."""
-    return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
 
 
 def out_totals(chain: ChainStructure, counts: ChainCounts) -> NDArray[np.float64]:
@@ -305,8 +286,6 @@ class Markov(AttributionModel):
 
     def _resolve_order(self, paths: PathTable) -> tuple[int, dict[int, float] | None]:
         if self.order == "auto":
-            from attribution.markov_order import select_order
-
             return select_order(paths, max_order=self.max_order, seed=self.seed,
                                 collapse=self.collapse_repeats)
         assert isinstance(self.order, int)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from attribution.markov import unique_rows, weighted_count
+from attribution.kernels import unique_rows, weighted_count
 from attribution.paths import PathTable
 
 

@@ -14,16 +14,13 @@ import numpy as np
 import pandas as pd
 
 from attribution.base import AttributionResult
-from attribution.charts import chart_text, drawing, figure_bytes
+from spendwise.charts import chart_text, drawing, figure_bytes
+from spendwise.export import to_csv
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FORMATS = ("json", "csv", "table")
-#: Characters that make a spreadsheet treat a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def to_json(results: Sequence[AttributionResult]) -> str:
     """One JSON object per model; a list of them when there are several."""
     payload: Any = [r.to_dict() for r in results]
@@ -35,23 +32,6 @@ def to_json(results: Sequence[AttributionResult]) -> str:
 def comparison_table(results: Sequence[AttributionResult]) -> pd.DataFrame:
     """Channel tables of several models stacked, one row per model and channel."""
     return pd.concat([r.channel_table() for r in results], ignore_index=True)
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as formulas with a quote."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = [
-                "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
-                for v in out[column]
-            ]
-    return out
-
-
-def to_csv(frame: pd.DataFrame) -> str:
-    """CSV text with formula-like cells neutralised and floats in full precision."""
-    return str(neutralise_formulas(frame).to_csv(index=False, float_format="%.17g"))
 
 
 def to_table(results: Sequence[AttributionResult]) -> str:
@@ -90,8 +70,8 @@ def comparison_figure(results: Sequence[AttributionResult]) -> Figure:
     """Grouped bars of each channel's share of conversions by model, with the
     bootstrap intervals as error bars when present.
 
-    Channel and model names are drawn literally (:func:`attribution.charts.chart_text`);
-    the figure is built under :data:`attribution.charts.CHART_LOCK`.
+    Channel and model names are drawn literally (:func:`spendwise.charts.chart_text`);
+    the figure is built under :data:`spendwise.charts.CHART_LOCK`.
     """
     from matplotlib.figure import Figure
 

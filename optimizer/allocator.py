@@ -39,7 +39,7 @@ the closest feasible question (the best ROMI, the most KPI within reach).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cvxpy as cp
@@ -52,28 +52,47 @@ from optimizer.errors import InfeasibleError, ParameterError, SolverError
 from optimizer.forecast import MODES, Forecast, forecast
 from optimizer.objectives import (
     INFEASIBLE,
-    OBJECTIVES,
     OPTIMAL,
     SOLVERS,
     ConicProblem,
-    Solution,
-    Spec,
     Terms,
     build_problem,
     curve_terms,
 )
 from optimizer.plan import Plan
 from optimizer.posterior import ResponseDraws
+from optimizer.problem import Solution, Spec
+from optimizer.requests import PLAN_DEFAULTS, PlanRequest
 from optimizer.waterfill import solve_separable
 
 ENGINES = ("auto", "separable", "conic")
-BUDGET_MODES = ("equal", "cap")
 SEPARABLE_OBJECTIVES = ("conversions", "revenue", "profit", "min_spend")
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ParameterError(f"{name}: unknown value {value!r}; choose from {', '.join(allowed)}")
+
+
+def _number(value: Any) -> Any:
+    """A numpy or integer amount as a Python float (requests take floats strictly);
+    anything else is left for the request to refuse."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """A plan request resolved against the model: its limits, its problem and its engine."""
+
+    request: PlanRequest
+    limits: Limits
+    spec: Spec
+    engine: str
+    conic_size: int
 
 
 def repair(spec: Spec, spend: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -120,9 +139,12 @@ class BudgetAllocator:
         ``"auto"``, ``"separable"`` or ``"conic"`` (module docstring).
     """
 
-    def __init__(self, draws: ResponseDraws, *, mode: str = "steady",
-                 objective: str = "conversions", horizon_weeks: int = 4, alpha: float = 0.1,
-                 max_spend_multiple: float | None = 1.5, engine: str = "auto") -> None:
+    def __init__(self, draws: ResponseDraws, *, mode: str = PLAN_DEFAULTS.mode,
+                 objective: str = PLAN_DEFAULTS.objective,
+                 horizon_weeks: int = PLAN_DEFAULTS.horizon_weeks,
+                 alpha: float = PLAN_DEFAULTS.alpha,
+                 max_spend_multiple: float | None = PLAN_DEFAULTS.max_spend_multiple,
+                 engine: str = "auto") -> None:
         self.draws = draws
         self.mode = mode
         self.objective = objective
@@ -136,17 +158,39 @@ class BudgetAllocator:
         return {name: getattr(self, name) for name in
                 ("mode", "objective", "horizon_weeks", "alpha", "max_spend_multiple", "engine")}
 
-    def _check_settings(self) -> None:
+    @classmethod
+    def for_request(cls, draws: ResponseDraws, request: PlanRequest,
+                    engine: str = "auto") -> BudgetAllocator:
+        """An allocator whose settings are those of ``request``, on ``draws`` with the
+        request's ``current`` spend when it gives one."""
+        if request.current is not None:
+            draws = replace(draws, current=draws.spend_by_channel(request.current, "current"))
+        return cls(draws, mode=request.mode, objective=request.objective,
+                   horizon_weeks=request.horizon_weeks, alpha=request.alpha,
+                   max_spend_multiple=request.max_spend_multiple, engine=engine)
+
+    def request(
+        self, budget: float | None = None, *, bounds: Bounds | None = None,
+        max_change: float | Mapping[str, float] | None = None, locked: Iterable[str] = (),
+        romi_floor: float | None = None, target: float | None = None,
+        budget_mode: str | None = None,
+    ) -> PlanRequest:
+        """The :class:`~optimizer.requests.PlanRequest` of this allocator's settings and
+        the arguments of :meth:`solve` (validated, as every front door's request is)."""
         if not isinstance(self.draws, ResponseDraws):
             raise ParameterError("draws: expected a ResponseDraws")
         _choice("mode", self.mode, MODES)
-        _choice("objective", self.objective, OBJECTIVES)
         _choice("engine", self.engine, ENGINES)
-        if not (isinstance(self.horizon_weeks, int) and self.horizon_weeks >= 1):
-            raise ParameterError(f"horizon_weeks: must be a positive integer, got "
-                                 f"{self.horizon_weeks!r}")
-        if not (0 < self.alpha <= 1):
-            raise ParameterError(f"alpha: the CVaR level must be in (0, 1], got {self.alpha!r}")
+        return PlanRequest.with_bounds(
+            None if bounds is None else {c: (_number(lo), _number(hi))
+                                         for c, (lo, hi) in bounds.items()},
+            budget=_number(budget), budget_mode=budget_mode, objective=self.objective,
+            alpha=_number(self.alpha), target=_number(target),
+            horizon_weeks=self.horizon_weeks, per_week=self.mode == "per_week",
+            max_change=({c: _number(v) for c, v in max_change.items()}
+                        if isinstance(max_change, Mapping) else _number(max_change)),
+            locked=tuple(locked), romi_floor=_number(romi_floor),
+            max_spend_multiple=_number(self.max_spend_multiple))
 
     def solve(
         self, budget: float | None = None, *, bounds: Bounds | None = None,
@@ -177,15 +221,16 @@ class BudgetAllocator:
 
         Raises
         ------
+        RequestError
+            A setting or argument is out of range, or missing for the objective.
         InfeasibleError
             The constraints conflict; the message names the conflict.
         SolverError
             Neither Clarabel nor SCS returned a certified plan.
         """
-        limits, spec = self._request(budget, bounds, max_change, locked, romi_floor, target,
-                                     budget_mode)
-        solution, fc, certificate = self._optimise(spec)
-        return self._plan(spec, solution, fc, certificate, limits, max_change)
+        return self.plan(self.request(budget, bounds=bounds, max_change=max_change,
+                                      locked=locked, romi_floor=romi_floor, target=target,
+                                      budget_mode=budget_mode))
 
     def check(
         self, budget: float | None = None, *, bounds: Bounds | None = None,
@@ -193,21 +238,35 @@ class BudgetAllocator:
         romi_floor: float | None = None, target: float | None = None,
         budget_mode: str | None = None,
     ) -> str:
-        """Validate a request of :meth:`solve` without solving it; the engine that would.
+        """Validate a request of :meth:`solve` without solving it; the engine that would
+        (``"separable"`` or ``"conic"``; see :meth:`prepare`)."""
+        return self.prepare(self.request(budget, bounds=bounds, max_change=max_change,
+                                         locked=locked, romi_floor=romi_floor, target=target,
+                                         budget_mode=budget_mode)).engine
 
-        Raises what :meth:`solve` raises before solving: a
-        :class:`~optimizer.errors.ParameterError` for a bad setting and an
-        :class:`~optimizer.errors.InfeasibleError` for the conflicts caught
-        before solving (an infeasibility only the solver finds passes).
+    def prepare(self, request: PlanRequest) -> Prepared:
+        """Resolve a request against the model, without solving it.
 
-        Returns
-        -------
-        str
-            ``"separable"`` (water filling, milliseconds) or ``"conic"`` (a convex
-            program of :meth:`conic_size` curve terms).
+        Checks what needs the model: the channels named, the limits against each
+        other and the budget (:mod:`optimizer.constraints`). Raises what
+        :meth:`plan` raises before solving; an infeasibility only the solver
+        finds passes. ``engine`` is ``"separable"`` (water filling,
+        milliseconds) or ``"conic"`` (a convex program of ``conic_size``
+        curve terms: draws x channels, x weeks in per-week mode).
         """
-        return self._engine_for(self._request(budget, bounds, max_change, locked, romi_floor,
-                                              target, budget_mode)[1])
+        limits = channel_limits(self.draws, bounds=request.bounds_pairs(),
+                                max_change=request.max_change, locked=request.locked,
+                                max_spend_multiple=request.max_spend_multiple)
+        spec = self._spec(request, limits)
+        n_draws, n_channels = np.shape(self.draws.beta)
+        size = int(n_draws * n_channels * (request.horizon_weeks if request.per_week else 1))
+        return Prepared(request, limits, spec, self._engine_for(spec), size)
+
+    def plan(self, request: PlanRequest | Prepared) -> Plan:
+        """The certified plan of a request, or of one already prepared (:meth:`prepare`)."""
+        prepared = request if isinstance(request, Prepared) else self.prepare(request)
+        solution, fc, certificate = self._optimise(prepared.spec)
+        return self._plan(prepared, solution, fc, certificate)
 
     def conic_size(self) -> int:
         """Curve terms of the convex program: draws x channels, x weeks in per-week mode.
@@ -220,40 +279,14 @@ class BudgetAllocator:
 
     # -- requests --------------------------------------------------------------------------
 
-    def _request(self, budget: float | None, bounds: Bounds | None,
-                 max_change: float | Mapping[str, float] | None, locked: Iterable[str],
-                 romi_floor: float | None, target: float | None, budget_mode: str | None
-                 ) -> tuple[Limits, Spec]:
-        """The validated settings and request: channel limits and the problem's spec."""
-        self._check_settings()
-        limits = channel_limits(self.draws, bounds=bounds, max_change=max_change, locked=locked,
-                                max_spend_multiple=self.max_spend_multiple)
-        return limits, self._spec(budget, limits, romi_floor, target, budget_mode)
-
-    def _spec(self, budget: float | None, limits: Limits, romi_floor: float | None,
-              target: float | None, budget_mode: str | None) -> Spec:
-        objective, weeks = self.objective, self.horizon_weeks
-        if budget is not None and not (np.isfinite(budget) and budget > 0):
-            raise ParameterError(f"budget: must be a positive amount, got {budget!r}")
-        if budget is None and objective != "min_spend":
-            raise ParameterError(f"budget: required for the {objective} objective")
-        if (target is None) == (objective == "min_spend"):
-            raise ParameterError("target: required by min_spend and only used by it")
-        if target is not None and not (np.isfinite(target) and target > 0):
-            raise ParameterError(f"target: must be a positive KPI, got {target!r}")
-        if romi_floor is not None and not (np.isfinite(romi_floor) and romi_floor > -1):
-            raise ParameterError(f"romi_floor: must be above -1, got {romi_floor!r}")
-        if budget_mode is not None:
-            _choice("budget_mode", budget_mode, BUDGET_MODES)
-            if budget_mode == "equal" and objective in ("profit", "min_spend"):
-                raise ParameterError(f"budget_mode: the budget of {objective} is a cap")
-        mode = "cap" if objective in ("profit", "min_spend") else (budget_mode or "equal")
+    def _spec(self, request: PlanRequest, limits: Limits) -> Spec:
+        budget, weeks = request.budget, request.horizon_weeks
+        mode = request.effective_budget_mode
         if budget is not None:
-            check_budget(self.draws, limits, float(budget), mode, weeks)
-        spec = Spec(objective, self.mode, weeks, None if budget is None else float(budget),
+            check_budget(self.draws, limits, budget, mode, weeks)
+        spec = Spec(request.objective, request.mode, weeks, budget,
                     None if budget is None else mode, limits.lower, limits.upper,
-                    None if romi_floor is None else float(romi_floor),
-                    None if target is None else float(target), float(self.alpha))
+                    request.romi_floor, request.target, request.alpha)
         if budget is None and not np.all(np.isfinite(spec.upper)):
             spec = self._finite_upper(spec)
         return spec
@@ -406,15 +439,17 @@ class BudgetAllocator:
 
     # -- the plan --------------------------------------------------------------------------
 
-    def _plan(self, spec: Spec, solution: Solution, fc: Forecast, certificate: Certificate,
-              limits: Limits, max_change: float | Mapping[str, float] | None) -> Plan:
+    def _plan(self, prepared: Prepared, solution: Solution, fc: Forecast,
+              certificate: Certificate) -> Plan:
+        spec, limits, request = prepared.spec, prepared.limits, prepared.request
+        max_change = request.max_change
         current = forecast(self.draws, "current", horizon_weeks=spec.horizon_weeks,
                            mode=spec.mode)
         shadow = solution.target_price if spec.objective == "min_spend" else (
             solution.budget_price if spec.budget_mode == "equal"
             else max(solution.budget_price, 0.0))
         constraints = {
-            "max_spend_multiple": self.max_spend_multiple,
+            "max_spend_multiple": request.max_spend_multiple,
             "max_change": dict(max_change) if isinstance(max_change, Mapping) else max_change,
             "locked": list(limits.locked), "romi_floor": spec.romi_floor,
             "target": spec.target, "alpha": spec.alpha if spec.objective == "cvar" else None,
@@ -426,10 +461,12 @@ class BudgetAllocator:
                     current, float(shadow), certificate, constraints)
 
 
-def plan_budget(draws: ResponseDraws, budget: float | None = None, *, mode: str = "steady",
-                objective: str = "conversions", horizon_weeks: int = 4, alpha: float = 0.1,
-                max_spend_multiple: float | None = 1.5, engine: str = "auto",
-                **constraints: Any) -> Plan:
+def plan_budget(draws: ResponseDraws, budget: float | None = None, *,
+                mode: str = PLAN_DEFAULTS.mode, objective: str = PLAN_DEFAULTS.objective,
+                horizon_weeks: int = PLAN_DEFAULTS.horizon_weeks,
+                alpha: float = PLAN_DEFAULTS.alpha,
+                max_spend_multiple: float | None = PLAN_DEFAULTS.max_spend_multiple,
+                engine: str = "auto", **constraints: Any) -> Plan:
     """One plan in one call: ``BudgetAllocator(draws, ...).solve(budget, **constraints)``."""
     allocator = BudgetAllocator(draws, mode=mode, objective=objective,
                                 horizon_weeks=horizon_weeks, alpha=alpha,

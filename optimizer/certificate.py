@@ -40,8 +40,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from optimizer.forecast import Forecast, channel_kpi, cvar, kpi_gradient
-from optimizer.objectives import REVENUE_OBJECTIVES, Solution, Spec
 from optimizer.posterior import ResponseDraws
+from optimizer.problem import REVENUE_OBJECTIVES, Solution, Spec
 
 Array = NDArray[np.float64]
 #: A plan is certified when its relative gap and relative infeasibility are below these.

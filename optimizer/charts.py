@@ -1,8 +1,8 @@
 """Charts of plans and forecasts: spend of each allocation, and what each is expected to return.
 
 Rendered to bytes (PNG or SVG) so that callers write files atomically. Channel
-names are drawn literally (:func:`attribution.charts.chart_text`) and every
-figure is built and saved under :data:`attribution.charts.CHART_LOCK`.
+names are drawn literally (:func:`spendwise.charts.chart_text`) and every
+figure is built and saved under :data:`spendwise.charts.CHART_LOCK`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from attribution.charts import chart_text, drawing, figure_bytes
+from spendwise.charts import chart_text, drawing, figure_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -6,6 +6,8 @@ also subclass the builtin that describes them.
 
 from __future__ import annotations
 
+from spendwise.requests import FieldProblem
+
 
 class OptimizerError(Exception):
     """Base class of every error raised by :mod:`optimizer`."""
@@ -33,3 +35,7 @@ class NotFittedError(OptimizerError, AttributeError):
 
 class SolverError(OptimizerError, RuntimeError):
     """Every solver failed to find a certified solution."""
+
+
+class RequestError(ParameterError, FieldProblem):
+    """A request (:mod:`optimizer.requests`) does not validate; names each bad field."""

@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from optimizer.errors import InputError, ParameterError
 from optimizer.posterior import ResponseDraws
+from optimizer.requests import PLAN_DEFAULTS, ForecastRequest
 
 Array = NDArray[np.float64]
 MODES = ("steady", "per_week")
@@ -253,7 +254,7 @@ class Forecast:
 
 def forecast(
     draws: ResponseDraws, allocation: Schedule | ArrayLike | str = "current", *,
-    horizon_weeks: int = 4, mode: str | None = None,
+    horizon_weeks: int = PLAN_DEFAULTS.horizon_weeks, mode: str | None = None,
 ) -> Forecast:
     """Forecast the KPI, revenue and ROMI of an allocation over the posterior draws.
 
@@ -322,7 +323,7 @@ class Comparison:
 
 def compare(
     draws: ResponseDraws, current: Schedule | ArrayLike | str, proposed: Schedule | ArrayLike | str,
-    *, horizon_weeks: int = 4, mode: str | None = None,
+    *, horizon_weeks: int = PLAN_DEFAULTS.horizon_weeks, mode: str | None = None,
 ) -> Comparison:
     """Compare two allocations draw by draw (same draws, same horizon).
 
@@ -338,3 +339,22 @@ def compare(
         raise ParameterError(f"compare: horizons differ ({before.horizon_weeks} and "
                              f"{after.horizon_weeks} weeks)")
     return Comparison(before, after)
+
+
+def forecast_of(draws: ResponseDraws, request: ForecastRequest) -> dict[str, Any]:
+    """The JSON form of a forecast request: ``{"forecast": ..., "against_current": ...}``.
+
+    ``allocation`` is a weekly spend held over the horizon, ``schedule`` a spend
+    per week; ``against_current`` is ``None`` unless ``compare_with_current``.
+    """
+    if request.schedule is not None:
+        allocation: Any = np.array([draws.spend_by_channel(week, f"schedule[{i}]")
+                                    for i, week in enumerate(request.schedule)])
+    else:
+        allocation = draws.spend_by_channel(request.allocation or {}, "allocation")
+    weeks = request.horizon_weeks
+    against = None
+    if request.compare_with_current:
+        against = compare(draws, "current", allocation, horizon_weeks=weeks).to_dict()
+    return {"forecast": forecast(draws, allocation, horizon_weeks=weeks).to_dict(),
+            "against_current": against}

@@ -49,10 +49,9 @@ from numpy.typing import NDArray
 
 from optimizer.curves import CurveFamily
 from optimizer.posterior import ResponseDraws
+from optimizer.problem import REVENUE_OBJECTIVES, Solution, Spec
 
 Array = NDArray[np.float64]
-OBJECTIVES = ("conversions", "revenue", "profit", "cvar", "min_spend")
-REVENUE_OBJECTIVES = ("revenue", "profit")
 _TIGHT = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
 #: Solver attempts in order. Clarabel's default step (0.99) stalls on some
 #: exponential-cone problems of this shape; shorter steps rarely do, and the
@@ -67,64 +66,6 @@ SOLVERS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 OPTIMAL = ("optimal", "optimal_inaccurate")
 INFEASIBLE = ("infeasible", "infeasible_inaccurate")
-
-
-@dataclass(frozen=True, eq=False)
-class Spec:
-    """One validated plan request: the objective, its data and its constraints.
-
-    ``lower`` and ``upper`` are weekly spend per channel (the same every week
-    in per-week mode); ``budget`` is the spend over the whole horizon.
-    """
-
-    objective: str
-    mode: str
-    horizon_weeks: int
-    budget: float | None
-    budget_mode: str | None
-    lower: Array
-    upper: Array
-    romi_floor: float | None = None
-    target: float | None = None
-    alpha: float = 0.1
-    spend_price: float = 1.0
-
-    @property
-    def structure(self) -> tuple[str, str | None, bool]:
-        """What changes the problem's shape (everything else is a Parameter value)."""
-        return self.objective, self.budget_mode, self.romi_floor is not None
-
-    def cell_bounds(self, ceiling: float | None = None) -> tuple[Array, Array]:
-        """Lower and upper weekly spend per decision cell, the upper one also capped
-        at ``ceiling`` (horizon spend no cell can exceed), shaped like the decision."""
-        upper = self.upper.copy()
-        if ceiling is not None:
-            per_cell = ceiling / self.horizon_weeks if self.mode == "steady" else ceiling
-            upper = np.minimum(upper, per_cell)
-        if self.mode == "steady":
-            return self.lower.copy(), upper
-        shape = (self.horizon_weeks, len(self.lower))
-        return np.broadcast_to(self.lower, shape).copy(), np.broadcast_to(upper, shape).copy()
-
-
-@dataclass(frozen=True, eq=False)
-class Solution:
-    """What an engine returns: the weekly spend and the Lagrange multipliers.
-
-    Multipliers are in original units: ``budget_price`` in objective units per
-    currency unit of horizon budget, ``romi_price`` per unit of ``Rbar - (1+r)
-    spend``, ``target_price`` in currency per unit of KPI, ``draw_weights`` the
-    CVaR dual weights of the draws.
-    """
-
-    weekly_spend: Array
-    status: str
-    solver: str
-    engine: str
-    budget_price: float = 0.0
-    romi_price: float = 0.0
-    target_price: float = 0.0
-    draw_weights: Array | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from optimizer.certificate import Certificate
 from optimizer.forecast import Comparison, Forecast, interval
-from optimizer.objectives import Spec
+from optimizer.problem import Spec
 
 Array = NDArray[np.float64]
 

@@ -81,8 +81,6 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
 
 #: Where the value per KPI came from when nothing gave one.
 NO_VALUE = "none given: ROMI in conversions per unit of spend"
-#: Default width of the attribution prior (see :func:`attribution_concentration`).
-DEFAULT_PRIOR_WIDTH = 0.3
 
 
 def prior_table() -> str:
@@ -127,6 +125,23 @@ def _report_entries(report: Any, field: str) -> list[Mapping[str, Any]]:
     return list(report)
 
 
+def report_shares(report: Any) -> dict[str, float]:
+    """``channel -> share`` of a ``spendwise attribute`` report (a path, the parsed object,
+    a list of ``{"channel": ..., "share": ...}`` or such a mapping); shares of a channel
+    named twice add up."""
+    shares: dict[str, float] = {}
+    for entry in _report_entries(report, "share"):
+        try:
+            value = float(entry["share"])
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not np.isfinite(value) or value < 0:
+            raise InputError(f"attribution_prior: share of {entry['channel']!r} must be a "
+                             f"non-negative number, got {entry['share']!r}")
+        shares[str(entry["channel"])] = shares.get(str(entry["channel"]), 0.0) + value
+    return shares
+
+
 def attribution_shares(report: Any, channels: Sequence[str]) -> Array:
     """Attributed share of each channel, renormalised over ``channels``.
 
@@ -136,14 +151,7 @@ def attribution_shares(report: Any, channels: Sequence[str]) -> Array:
     are dropped before renormalising; channels of the model missing from the
     report raise :class:`InputError` naming them.
     """
-    entries = _report_entries(report, "share")
-    shares: dict[str, float] = {}
-    for entry in entries:
-        value = float(entry["share"])
-        if not np.isfinite(value) or value < 0:
-            raise InputError(f"attribution_prior: share of {entry['channel']!r} must be a "
-                             f"non-negative number, got {entry['share']!r}")
-        shares[str(entry["channel"])] = shares.get(str(entry["channel"]), 0.0) + value
+    shares = report_shares(report)
     missing = [c for c in channels if c not in shares]
     if missing:
         raise InputError("attribution_prior: channels missing from the attribution report: "

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from attribution.report import to_csv
 from optimizer.errors import ParameterError
+from spendwise.export import to_csv
 
 FORMATS = ("json", "csv", "table")
 #: Printed for a statistic that is not known.
@@ -41,7 +41,7 @@ def render(payload: Mapping[str, Any], fmt: str) -> str:
         module docstring).
     fmt
         ``"json"``: the payload, indented; ``"csv"``: :func:`channel_rows`,
-        spreadsheet formulas neutralised (:func:`attribution.report.to_csv`);
+        spreadsheet formulas neutralised (:func:`spendwise.export.to_csv`);
         ``"table"``: :func:`to_table`.
 
     Returns

@@ -45,12 +45,12 @@ from optimizer.design import (
 from optimizer.errors import InputError, NotFittedError, ParameterError
 from optimizer.posterior import ResponseDraws
 from optimizer.priors import (
-    DEFAULT_PRIOR_WIDTH,
     NO_VALUE,
     attribution_concentration,
     attribution_shares,
     value_per_kpi,
 )
+from optimizer.requests import FIT_DEFAULTS, FitRequest
 from optimizer.response_graph import (
     DEFAULT_SAMPLER,
     MONITORED,
@@ -72,10 +72,6 @@ BASELINE_WEEKS = 52
 #: ``ResponseDraws.current`` is the mean weekly spend of the last this many weeks.
 CURRENT_WEEKS = 4
 FORMAT_VERSION = 1
-#: Draws per chain. With lift tests, the saturation scale of a channel tested once mixes
-#: slowly: on the media fixture with its nine lift tests, 1000 draws gave a bulk ESS of
-#: 25 to 324 (not converged) over six runs and 2000 draws 530 to 760 (converged).
-DEFAULT_DRAWS = 2000
 
 
 class Inputs(NamedTuple):
@@ -115,7 +111,8 @@ class ResponseModel:
     fourier_order
         Number of yearly Fourier pairs in the baseline.
     draws, tune, chains, seed
-        NUTS settings: draws and tuning steps per chain (see ``DEFAULT_DRAWS``).
+        NUTS settings: draws and tuning steps per chain (the defaults are those of
+        :class:`~optimizer.requests.FitRequest`).
     sampler
         ``"nutpie"`` (default, fastest here), ``"pymc"`` or ``"numpyro"``.
     holdout_weeks
@@ -132,13 +129,16 @@ class ResponseModel:
         Show the sampler's progress bar.
     """
 
-    def __init__(self, *, kpi: str = "conversions", curve: str = "exponential",
-                 max_lag: int = 8, fourier_order: int = 2, draws: int = DEFAULT_DRAWS,
-                 tune: int = 1000, chains: int = 2, seed: int = 0,
+    def __init__(self, *, kpi: str = FIT_DEFAULTS.kpi, curve: str = FIT_DEFAULTS.curve,
+                 max_lag: int = FIT_DEFAULTS.max_lag,
+                 fourier_order: int = FIT_DEFAULTS.fourier_order,
+                 draws: int = FIT_DEFAULTS.draws, tune: int = FIT_DEFAULTS.tune,
+                 chains: int = FIT_DEFAULTS.chains, seed: int = FIT_DEFAULTS.seed,
                  sampler: str = DEFAULT_SAMPLER,
-                 holdout_weeks: int = 0,
+                 holdout_weeks: int = FIT_DEFAULTS.holdout_weeks,
                  value_per_conversion: float | Mapping[str, float] | None = None,
-                 attribution_prior: Any = None, prior_width: float = DEFAULT_PRIOR_WIDTH,
+                 attribution_prior: Any = None,
+                 prior_width: float = FIT_DEFAULTS.prior_width,
                  progressbar: bool = False) -> None:
         self.kpi = kpi
         self.curve = curve
@@ -154,6 +154,13 @@ class ResponseModel:
         self.attribution_prior = attribution_prior
         self.prior_width = prior_width
         self.progressbar = progressbar
+
+    @classmethod
+    def for_request(cls, request: FitRequest, *, sampler: str = DEFAULT_SAMPLER,
+                    progressbar: bool = False) -> ResponseModel:
+        """A model with the settings of ``request``; ``sampler`` and ``progressbar`` say how
+        to sample, not what is estimated."""
+        return cls(**request.model_dump(), sampler=sampler, progressbar=progressbar)
 
     # -- settings ---------------------------------------------------------------------------
 

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from attribution.charts import chart_text, compact_number, drawing, figure_bytes
 from optimizer.errors import InputError, ParameterError
 from optimizer.posterior import ResponseDraws
+from spendwise.charts import chart_text, compact_number, drawing, figure_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -138,9 +138,9 @@ def response_curves_figure(curves: ResponseCurves) -> Figure:
     """One panel per channel: median weekly KPI, its 90% band, the current spend.
 
     Spend and KPI ticks are few and compact (``250k``, ``1.5M``:
-    :func:`attribution.charts.compact_number`), so large spends stay readable in
+    :func:`spendwise.charts.compact_number`), so large spends stay readable in
     narrow panels. Channel names are drawn literally and the figure is built
-    under :data:`attribution.charts.CHART_LOCK`.
+    under :data:`spendwise.charts.CHART_LOCK`.
     """
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator

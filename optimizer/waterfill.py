@@ -38,8 +38,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import brentq
 
-from optimizer.objectives import REVENUE_OBJECTIVES, Solution, Spec
 from optimizer.posterior import ResponseDraws
+from optimizer.problem import REVENUE_OBJECTIVES, Solution, Spec
 
 Array = NDArray[np.float64]
 #: Relative tolerance of the spend per channel and of the prices.

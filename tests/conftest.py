@@ -53,7 +53,7 @@ def svg_texts(draw: Callable[[], bytes]) -> list[str]:
     """
     import matplotlib
 
-    from attribution.charts import CHART_LOCK
+    from spendwise.charts import CHART_LOCK
 
     with CHART_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}):
         root = ElementTree.fromstring(draw())

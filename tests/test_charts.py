@@ -1,4 +1,4 @@
-"""Tests of what the engines' charts share (attribution.charts): the lock, text, bytes.
+"""Tests of what the engines' charts share (spendwise.charts): the lock, text, bytes.
 
 The threaded test draws the charts of both packages at once and compares each
 with the same chart drawn alone; the charts are deterministic, so any mixing
@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from attribution.charts import CHART_LOCK, chart_text, compact_number, drawing, figure_bytes
 from attribution.models import make_model
 from attribution.paths import PathTable
 from attribution.report import plot_comparison
 from optimizer.response_summary import plot_response_curves, response_curves
+from spendwise.charts import CHART_LOCK, chart_text, compact_number, drawing, figure_bytes
 from tests.conftest import svg_texts
 from tests.optimizer.conftest import make_draws
 

@@ -7,21 +7,19 @@ Errors a user can cause end the command with one line on standard error,
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn, TextIO
 
 from api import service_cli
+from api.cli import attribution as attribution_cli
+from api.cli import optimizer as optimizer_cli
+from api.cli.common import write_outputs
 from api.errors import ServiceError
-from attribution import __version__
-from attribution import cli as attribution_cli
 from attribution.errors import AttributionError
-from optimizer import cli as optimizer_cli
 from optimizer.errors import OptimizerError
+from spendwise import __version__
 
 EXIT_USAGE = 2
 
@@ -46,34 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
     optimizer_cli.register(commands)
     service_cli.register(commands)
     return parser
-
-
-def write_outputs(outputs: dict[Path, bytes]) -> None:
-    """Write every output through a temporary file in its directory, then rename
-    them all into place; if any write fails, none of the outputs is replaced."""
-    staged: list[tuple[str, Path]] = []
-    try:
-        for target, data in outputs.items():
-            directory = target.parent if str(target.parent) else Path(".")
-            if not directory.is_dir():
-                raise AttributionError(f"{target}: directory {directory} does not exist")
-            fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
-            staged.append((temporary, target))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600
-        for temporary, target in staged:
-            os.replace(temporary, target)
-    finally:
-        for temporary, _ in staged:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def main(argv: Sequence[str] | None = None) -> int:

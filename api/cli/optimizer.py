@@ -10,22 +10,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from attribution.report import to_csv
+from api.cli.common import Writer, defaults_of, request_of
 from optimizer.curves import CURVES
 from optimizer.errors import InputError, ParameterError
-from optimizer.posterior import ResponseDraws
+from optimizer.priors import report_shares
+from optimizer.problem import OBJECTIVES
 from optimizer.report import FORMATS, render
+from optimizer.requests import FitRequest, ForecastRequest, PlanRequest
+from spendwise.export import to_csv
 
-Writer = Callable[[dict[Path, bytes]], None]
-OBJECTIVES = ("conversions", "revenue", "profit", "cvar", "min_spend")
+FIT = defaults_of(FitRequest)
+PLAN = defaults_of(PlanRequest)
 
 
 def register(commands: Any) -> None:
@@ -56,21 +57,25 @@ def _register_fit(commands: Any) -> None:
                      help="channel, spend_before, spend_after, lift, lift_sd (weekly)")
     fit.add_argument("--attribution-prior", type=Path, metavar="REPORT.json",
                      help="a spendwise attribute JSON report centring the media shares")
-    fit.add_argument("--prior-width", type=float, help="width of the attribution prior")
-    fit.add_argument("--kpi", choices=("conversions", "revenue"), default="conversions")
-    fit.add_argument("--curve", choices=list(CURVES), default="exponential")
+    fit.add_argument("--prior-width", type=float, help="width of the attribution prior "
+                     f"(default {FIT['prior_width']:g})")
+    fit.add_argument("--kpi", choices=("conversions", "revenue"),
+                     help=f"(default {FIT['kpi']})")
+    fit.add_argument("--curve", choices=list(CURVES), help=f"(default {FIT['curve']})")
     fit.add_argument("--value-per-conversion", type=float,
                      help="revenue per conversion, for plans in revenue or profit")
-    fit.add_argument("--max-lag", type=int, default=8, help="adstock length in weeks")
-    fit.add_argument("--fourier-order", type=int, default=2, help="yearly seasonality terms")
-    fit.add_argument("--draws", type=int, default=None,
-                     help="draws per chain (default 2000)")
-    fit.add_argument("--tune", type=int, default=1000)
-    fit.add_argument("--chains", type=int, default=2)
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--max-lag", type=int,
+                     help=f"adstock length in weeks (default {FIT['max_lag']})")
+    fit.add_argument("--fourier-order", type=int,
+                     help=f"yearly seasonality terms (default {FIT['fourier_order']})")
+    fit.add_argument("--draws", type=int, help=f"draws per chain (default {FIT['draws']})")
+    fit.add_argument("--tune", type=int, help=f"tuning steps (default {FIT['tune']})")
+    fit.add_argument("--chains", type=int, help=f"(default {FIT['chains']})")
+    fit.add_argument("--seed", type=int, help=f"(default {FIT['seed']})")
     fit.add_argument("--sampler", choices=("nutpie", "pymc", "numpyro"), default=None)
-    fit.add_argument("--holdout-weeks", type=int, default=0,
-                     help="last weeks kept out of the fit to score forecasts")
+    fit.add_argument("--holdout-weeks", type=int,
+                     help="last weeks kept out of the fit to score forecasts (default "
+                          f"{FIT['holdout_weeks']})")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
     fit.set_defaults(handler=run_fit)
@@ -86,9 +91,10 @@ def _register_plan(commands: Any) -> None:
     plan.add_argument("--budget-mode", choices=("equal", "cap"),
                       help="spend exactly the budget or at most (default: equal; cap for "
                            "profit and min_spend)")
-    plan.add_argument("--horizon-weeks", type=int, default=4)
-    plan.add_argument("--objective", choices=OBJECTIVES, default="conversions")
-    plan.add_argument("--alpha", type=float, default=0.1, help="CVaR level (default 0.1)")
+    plan.add_argument("--horizon-weeks", type=int,
+                      help=f"weeks the budget covers (default {PLAN['horizon_weeks']})")
+    plan.add_argument("--objective", choices=OBJECTIVES, help=f"(default {PLAN['objective']})")
+    plan.add_argument("--alpha", type=float, help=f"CVaR level (default {PLAN['alpha']:g})")
     plan.add_argument("--target", type=float, help="KPI over the horizon, for min_spend")
     plan.add_argument("--per-week", action="store_true",
                       help="a spend per channel and week, with adstock carryover")
@@ -99,8 +105,9 @@ def _register_plan(commands: Any) -> None:
     plan.add_argument("--lock", action="append", default=[], metavar="CHANNEL",
                       help="keep a channel at its current spend (repeatable)")
     plan.add_argument("--romi-floor", type=float, help="minimum (revenue - spend) / spend")
-    plan.add_argument("--max-spend-multiple", type=float, default=1.5,
-                      help="cap per channel as a multiple of its largest weekly spend")
+    plan.add_argument("--max-spend-multiple", type=float,
+                      help="cap per channel as a multiple of its largest weekly spend "
+                           f"(default {PLAN['max_spend_multiple']:g})")
     plan.add_argument("--allow-unconverged", action="store_true",
                       help="plan even if the model's sampler did not converge")
     plan.add_argument("--format", choices=FORMATS, default="json", dest="fmt")
@@ -117,7 +124,8 @@ def _register_forecast(commands: Any) -> None:
     fc.add_argument("model", type=Path, help="fitted model file")
     fc.add_argument("--allocation", type=Path, required=True,
                     help="channel, spend (weekly) or week, channel, spend (week by week)")
-    fc.add_argument("--horizon-weeks", type=int, default=4)
+    fc.add_argument("--horizon-weeks", type=int,
+                    help=f"weeks the forecast covers (default {PLAN['horizon_weeks']})")
     fc.add_argument("--allow-unconverged", action="store_true")
     fc.add_argument("--format", choices=FORMATS, default="json", dest="fmt")
     fc.add_argument("-o", "--output", type=Path)
@@ -134,20 +142,20 @@ def run_fit(args: argparse.Namespace, write_outputs: Writer) -> int:
 
     if args.output.suffix.lower() not in (".nc", ".spendwise", ".model", ".zip"):
         raise ParameterError(f"{args.output}: expected a .nc model file")
+    prior = None if args.attribution_prior is None else \
+        report_shares(_read_json(args.attribution_prior))
+    request = request_of(FitRequest, {
+        "kpi": args.kpi, "curve": args.curve, "max_lag": args.max_lag,
+        "fourier_order": args.fourier_order, "draws": args.draws, "tune": args.tune,
+        "chains": args.chains, "seed": args.seed, "holdout_weeks": args.holdout_weeks,
+        "value_per_conversion": args.value_per_conversion, "prior_width": args.prior_width,
+        "attribution_prior": prior})
     data = MediaData.from_files(args.spend, args.outcomes, controls=args.controls,
                                 lift_tests=args.lift_tests)
-    settings: dict[str, Any] = {
-        "kpi": args.kpi, "curve": args.curve, "max_lag": args.max_lag,
-        "fourier_order": args.fourier_order, "tune": args.tune,
-        "chains": args.chains, "seed": args.seed, "holdout_weeks": args.holdout_weeks,
-        "progressbar": not args.quiet,
-    }
-    optional = {"draws": args.draws, "sampler": args.sampler,
-                "value_per_conversion": args.value_per_conversion, "prior_width": args.prior_width}
-    settings.update({k: v for k, v in optional.items() if v is not None})
-    if args.attribution_prior is not None:
-        settings["attribution_prior"] = _read_json(args.attribution_prior)
-    model = ResponseModel(**settings).fit(data)
+    run = {"progressbar": not args.quiet}
+    if args.sampler is not None:
+        run["sampler"] = args.sampler
+    model = ResponseModel.for_request(request, **run).fit(data)
     staged = args.output.with_name(f".{args.output.name}.staged")
     try:
         model.save(staged)
@@ -181,23 +189,29 @@ def run_curves(args: argparse.Namespace, write_outputs: Writer) -> int:
     return _emit(text, args.output, outputs, write_outputs)
 
 
+def plan_request(args: argparse.Namespace) -> PlanRequest:
+    """The request of the ``plan`` options (files read, nothing checked against a model)."""
+    fields: dict[str, Any] = {
+        "budget": args.budget, "budget_mode": args.budget_mode, "objective": args.objective,
+        "alpha": args.alpha, "target": args.target, "horizon_weeks": args.horizon_weeks,
+        "per_week": args.per_week or None, "max_change": args.max_change,
+        "locked": tuple(args.lock) or None, "romi_floor": args.romi_floor,
+        "max_spend_multiple": args.max_spend_multiple,
+        "allow_unconverged": args.allow_unconverged or None,
+        "current": None if args.current is None else _spend_map(args.current),
+        "bounds": None if args.bounds is None else _bounds(args.bounds),
+    }
+    return request_of(PlanRequest, fields, {"locked": "--lock"})
+
+
 def run_plan(args: argparse.Namespace, write_outputs: Writer) -> int:
     """Solve the budget problem and report the plan."""
     from optimizer.allocator import BudgetAllocator
 
+    request = plan_request(args)
     model = _load(args.model)
-    model.require_converged(allow=args.allow_unconverged)
-    draws = model.response_draws()
-    if args.current is not None:
-        draws = replace(draws, current=_weekly_spend(args.current, draws))
-    allocator = BudgetAllocator(
-        draws, mode="per_week" if args.per_week else "steady", objective=args.objective,
-        horizon_weeks=args.horizon_weeks, alpha=args.alpha,
-        max_spend_multiple=args.max_spend_multiple)
-    plan = allocator.solve(
-        args.budget, bounds=_bounds(args.bounds, draws) if args.bounds else None,
-        max_change=args.max_change, locked=draws.known_channels(args.lock, "--lock"),
-        romi_floor=args.romi_floor, target=args.target, budget_mode=args.budget_mode)
+    model.require_converged(allow=request.allow_unconverged)
+    plan = BudgetAllocator.for_request(model.response_draws(), request).plan(request)
     payload = plan.to_dict()
     outputs: dict[Path, bytes] = {}
     if args.plot is not None:
@@ -210,15 +224,15 @@ def run_plan(args: argparse.Namespace, write_outputs: Writer) -> int:
 
 def run_forecast(args: argparse.Namespace, write_outputs: Writer) -> int:
     """Forecast an allocation against the current one."""
-    from optimizer.forecast import compare, forecast
+    from optimizer.forecast import forecast_of
 
+    request = request_of(ForecastRequest, {
+        **_allocation(args.allocation), "horizon_weeks": args.horizon_weeks,
+        "allow_unconverged": args.allow_unconverged or None}, {"allocation": "--allocation",
+                                                                "schedule": "--allocation"})
     model = _load(args.model)
-    model.require_converged(allow=args.allow_unconverged)
-    draws = model.response_draws()
-    allocation = _allocation(args.allocation, draws)
-    proposed = forecast(draws, allocation, horizon_weeks=args.horizon_weeks)
-    comparison = compare(draws, "current", allocation, horizon_weeks=args.horizon_weeks)
-    payload = {"forecast": proposed.to_dict(), "against_current": comparison.to_dict()}
+    model.require_converged(allow=request.allow_unconverged)
+    payload = forecast_of(model.response_draws(), request)
     return _emit(render(payload, args.fmt), args.output, {}, write_outputs)
 
 
@@ -268,44 +282,45 @@ def _read_frame(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def _weekly_spend(path: Path, draws: ResponseDraws) -> np.ndarray:
-    return draws.spend_by_channel(_read_frame(path, ("channel", "spend")), path)
+def _spend_map(path: Path) -> dict[str, float]:
+    """``channel -> weekly spend`` of a ``channel, spend`` file (a later row replaces)."""
+    frame = _read_frame(path, ("channel", "spend"))
+    return {str(c): float(v) for c, v in zip(frame["channel"], frame["spend"], strict=True)}
 
 
-def _bounds(path: Path, draws: ResponseDraws) -> dict[str, tuple[float | None, float | None]]:
+def _bounds(path: Path) -> dict[str, dict[str, float | None]]:
     frame = _open_frame(path)
     if "channel" not in frame.columns or not {"min", "max"} & set(frame.columns):
         raise InputError(f"{path}: expected columns channel, min, max")
-    draws.known_channels([str(c) for c in frame["channel"]], path)
-    bounds: dict[str, tuple[float | None, float | None]] = {}
+    bounds: dict[str, dict[str, float | None]] = {}
     for row, record in enumerate(frame.to_dict("records"), start=1):
-        limits: list[float | None] = []
+        limits: dict[str, float | None] = {}
         for side in ("min", "max"):
             value = record.get(side)
             if value is None or (isinstance(value, float) and np.isnan(value)):
-                limits.append(None)
+                limits[side] = None
                 continue
             number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
             if pd.isna(number) or number < 0:
                 raise InputError(f"{path}: row {row}: {side} must be a non-negative number, "
                                  f"got {value!r}")
-            limits.append(float(number))
-        bounds[str(record["channel"])] = (limits[0], limits[1])
+            limits[side] = float(number)
+        bounds[str(record["channel"])] = limits
     return bounds
 
 
-def _allocation(path: Path, draws: ResponseDraws) -> np.ndarray:
+def _allocation(path: Path) -> dict[str, Any]:
+    """``{"allocation": ...}`` of a ``channel, spend`` file, or ``{"schedule": ...}`` of a
+    ``week, channel, spend`` file (weeks in their sorted order)."""
     frame = _read_frame(path, ("channel", "spend"))
     if "week" not in frame.columns:
-        return draws.spend_by_channel(frame, path)
-    draws.known_channels([str(c) for c in frame["channel"]], path)
-    weeks = sorted(frame["week"].unique())
-    schedule = np.zeros((len(weeks), draws.n_channels))
-    index = {c: i for i, c in enumerate(draws.channels)}
-    position = {w: i for i, w in enumerate(weeks)}
+        return {"allocation": _spend_map(path)}
+    schedule: dict[Any, dict[str, float]] = {}
     for record in frame.to_dict("records"):
-        schedule[position[record["week"]], index[str(record["channel"])]] += record["spend"]
-    return schedule
+        week = schedule.setdefault(record["week"], {})
+        channel = str(record["channel"])
+        week[channel] = week.get(channel, 0.0) + float(record["spend"])
+    return {"schedule": tuple(schedule[w] for w in sorted(schedule))}
 
 
 def _check_chart(path: Path) -> None:

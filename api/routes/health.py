@@ -9,7 +9,7 @@ from apiflask import APIBlueprint
 from api.app import services
 from api.database import reachable
 from api.schemas import Health
-from attribution import __version__
+from spendwise import __version__
 
 blueprint = APIBlueprint("health", __name__, url_prefix="/v1", tag="health")
 

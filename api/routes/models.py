@@ -21,9 +21,9 @@ from api.app import auth, db, owned, principal, services
 from api.audit import record
 from api.schemas import Strict
 from api.tables import Job, ResponseFit
-from attribution.report import to_csv
 from optimizer.curves import CURVES
 from optimizer.response_model import ResponseModel
+from spendwise.export import to_csv
 
 blueprint = APIBlueprint("models", __name__, url_prefix="/v1", tag="models")
 

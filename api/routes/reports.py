@@ -35,11 +35,11 @@ from api.audit import record
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas import Strict
 from api.tables import Dataset, Job, Report
-from attribution import __version__
 from attribution.bootstrap import METHODS
 from attribution.markov import MAX_ORDER
 from attribution.models import MODELS, model_class
 from attribution.shapley import VALUE_FUNCTIONS
+from spendwise import __version__
 
 blueprint = APIBlueprint("reports", __name__, url_prefix="/v1", tag="reports")
 jobs.HANDLERS[reports.JOB_KIND] = reports.run_job

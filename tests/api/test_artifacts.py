@@ -9,7 +9,7 @@ import time
 from api import artifacts
 from api.bootstrap import prepare
 from api.tables import ResponseFit
-from attribution import __version__
+from spendwise import __version__
 from tests.api.test_datasets import services, uploaded
 from tests.api.test_models import workspace_of
 

@@ -20,9 +20,9 @@ from api.fingerprints import fingerprint
 from api.fits import create_fit
 from api.jobs import FAILED, QUEUED, SUCCEEDED, Worker
 from api.tables import AuditEvent, Dataset, Job, ResponseFit
-from attribution import __version__
 from optimizer.data import MediaData
 from optimizer.response_model import ResponseModel
+from spendwise import __version__
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "fixtures"

@@ -29,7 +29,6 @@ import pytest
 from api import html
 from api.tables import Plan, Report, ResponseFit
 from attribution.bootstrap import bootstrap
-from attribution.charts import CHART_LOCK
 from attribution.models import make_model
 from attribution.paths import PathTable
 from attribution.report import plot_comparison, to_json
@@ -37,6 +36,7 @@ from optimizer.allocator import BudgetAllocator
 from optimizer.data import MediaData
 from optimizer.forecast import compare, forecast
 from optimizer.response_model import ResponseModel
+from spendwise.charts import CHART_LOCK
 from tests.conftest import ROOT
 from tests.optimizer.test_cli import hand_posterior
 

@@ -18,13 +18,13 @@ import pytest
 
 from api import fingerprints, fits, plans
 from api.tables import AuditEvent, Plan, ResponseFit
-from attribution import __version__
 from optimizer.allocator import BudgetAllocator
 from optimizer.data import MediaData
 from optimizer.forecast import compare, forecast
 from optimizer.posterior import ResponseDraws
 from optimizer.response_model import ResponseModel
 from optimizer.response_summary import response_curves
+from spendwise import __version__
 from tests.api.test_models import count, fixture_frame, media_datasets, workspace_of
 from tests.api.test_reports import run_job
 from tests.optimizer.test_cli import hand_posterior

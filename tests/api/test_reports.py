@@ -17,9 +17,9 @@ from api.cli import main as spendwise
 from api.jobs import Worker
 from api.store import ArtifactStore
 from api.tables import AuditEvent, Dataset, Job, Report
-from attribution import __version__
 from attribution.errors import InputError
 from attribution.paths import PathTable
+from spendwise import __version__
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 GOLDEN = FIXTURES / "golden"

@@ -68,10 +68,10 @@ def test_bad_file_gives_one_line_and_no_output(tmp_path, capsys, case):
     ("argv", "message"),
     [
         (["--model", "lasttouch"], "argument --model: invalid choice: 'lasttouch'"),
-        (["--order", "7"], "--order: must be from 1 to 5, got 7"),
-        (["--order", "high"], "--order: expected 1 to 5 or 'auto', got 'high'"),
+        (["--order", "7"], "--order: must be an integer from 1 to 5 or 'auto', got 7"),
+        (["--order", "high"], "--order: must be an integer from 1 to 5 or 'auto', got 'high'"),
         (["--shapley-value", "banzhaf"], "argument --shapley-value: invalid choice"),
-        (["--bootstrap", "1"], "--bootstrap: needs at least 2 replicates"),
+        (["--bootstrap", "1"], "--bootstrap: must be 0 (no intervals) or from 2 to 1000 replicates"),
         (["--position-weights", "0.7,0.6", "--model", "position_based"], "add up to at most 1"),
         (["--plot", "chart.pdf"], "chart.pdf: expected a .png or .svg file"),
         (["--transitions", "t.csv", "--model", "linear"], "--transitions: needs --model markov"),

@@ -14,7 +14,8 @@ from optimizer.allocator import BudgetAllocator, plan_budget
 from optimizer.curves import CURVES, curve
 from optimizer.errors import InfeasibleError, ParameterError, SolverError
 from optimizer.forecast import cvar, forecast
-from optimizer.objectives import OBJECTIVES, ConicProblem
+from optimizer.objectives import ConicProblem
+from optimizer.problem import OBJECTIVES
 from tests.optimizer.conftest import make_draws, random_draws
 from tests.optimizer.strategies import feasible_allocations, posteriors, requests
 
@@ -341,11 +342,11 @@ def test_unreachable_target_names_what_is_reachable(engine, mode):
 
 
 @pytest.mark.parametrize(("setting", "value", "message"), [
-    ("objective", "roas", "objective: unknown value 'roas'; choose from"),
+    ("objective", "roas", "objective: Input should be 'conversions'"),
     ("mode", "daily", "mode: unknown value 'daily'"),
     ("engine", "gurobi", "engine: unknown value 'gurobi'"),
-    ("alpha", 0.0, "alpha: the CVaR level must be in"),
-    ("horizon_weeks", 0, "horizon_weeks: must be a positive integer"),
+    ("alpha", 0.0, "alpha: Input should be greater than 0"),
+    ("horizon_weeks", 0, "horizon_weeks: Input should be greater than or equal to 1"),
 ])
 def test_bad_settings_are_named(posterior, setting, value, message):
     """Unknown or out-of-range settings raise ParameterError naming the setting."""
@@ -360,8 +361,8 @@ def test_bad_settings_are_named(posterior, setting, value, message):
     ("profit", {"budget": 1e5, "budget_mode": "equal"}, "the budget of profit is a cap"),
     ("conversions", {"budget": 1e5, "bounds": {"radio": (0, 1)}}, "bounds: unknown channel"),
     ("conversions", {"budget": 1e5, "locked": ["radio"]}, "locked: unknown channel 'radio'"),
-    ("conversions", {"budget": -1.0}, "budget: must be a positive amount"),
-    ("conversions", {"budget": 1e5, "romi_floor": -2.0}, "romi_floor: must be above -1"),
+    ("conversions", {"budget": -1.0}, "budget: Input should be greater than 0"),
+    ("conversions", {"budget": 1e5, "romi_floor": -2.0}, "romi_floor: Input should be greater than -1"),
 ])
 def test_bad_requests_are_named(posterior, objective, kwargs, message):
     """Missing or contradictory solve arguments raise ParameterError naming them."""

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from attribution.charts import CHART_LOCK
 from optimizer.errors import ParameterError
 from optimizer.response_summary import (
     plot_response_curves,
     response_curves,
     response_curves_figure,
 )
+from spendwise.charts import CHART_LOCK
 from tests.conftest import svg_texts
 from tests.optimizer.conftest import make_draws
 
