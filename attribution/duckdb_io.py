@@ -231,7 +231,7 @@ def _file(source: str | Path, quote_values: bool) -> InputTable:
             with (gzip.open(path) if form.gzipped else path.open("rb")) as handle:
                 csv_header(handle.read(MAX_LINE_BYTES + 1), form.delimiter)
         except ReadError as exc:
-            raise table.fail(str(exc)) from None
+            raise table.fail(f"cannot be read ({exc})") from None
         except (OSError, EOFError) as exc:
             raise table.fail(f"cannot be read ({type(exc).__name__})") from None
     return table
@@ -251,7 +251,7 @@ def _registered(con: duckdb.DuckDBPyConnection, source: bytes | pd.DataFrame | p
         else:
             arrow = plain_columns(source)
     except ReadError as exc:
-        raise InputError(f"{label}: {exc}") from None
+        raise InputError(f"{label}: cannot be read ({exc})") from None
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise InputError(f"{label}: cannot be read ({type(exc).__name__})") from None
     view = f"input_{uuid.uuid4().hex}"

@@ -89,7 +89,7 @@ def read_table(source: str | Path | bytes | pd.DataFrame, *,
     except ReadError as exc:
         if str(exc).startswith("unknown file type"):
             raise InputError(f"{label}: unknown file type; use {FILE_TYPES}") from None
-        raise InputError(f"{label}: {exc}") from None
+        raise InputError(f"{label}: cannot be read ({exc})") from None
 
 
 def resolve_column(frame: pd.DataFrame, field: str, *, required: bool) -> str | None:

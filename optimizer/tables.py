@@ -4,6 +4,12 @@ Each table (spend, outcomes, controls, lift tests) is read as text or typed
 columns, its fields are parsed and checked, and every problem is reported as
 one :class:`~optimizer.errors.InputError` naming the table, the row (1-based,
 header excluded), the field and the value.
+
+Files and bytes are read by :mod:`spendwise.reading` within its limits (at
+most 1,000 columns, 1 MiB per line, plain Parquet columns); numbers written as
+text follow its grammar (``12``, ``0.5``, ``1e3``; not ``"1e3 "``, ``12abc`` or
+``0x10``). Names (channels, controls) hold no control characters, and a
+column's values must add up to a finite number.
 """
 
 from __future__ import annotations
@@ -17,11 +23,20 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from optimizer.errors import InputError
+from spendwise.reading import (
+    CONTROL_PATTERN,
+    CSV_SUFFIXES,
+    FILE_TYPES,
+    PARQUET_SUFFIXES,
+    ReadError,
+    parse_numbers,
+    read_frame,
+    table_format,
+)
 
 Array = NDArray[np.float64]
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
-PARQUET_SUFFIXES = (".parquet", ".pq")
+__all__ = ["CSV_SUFFIXES", "PARQUET_SUFFIXES"]  # re-exported for older imports
 DAY_NS = 86_400 * 10**9
 #: Name of a period, and of the frequency, per frequency code.
 UNIT = {"W": ("week", "weekly"), "D": ("day", "daily")}
@@ -34,23 +49,34 @@ LAST_DATE = pd.Timestamp.max.floor("D")
 # -- reading ------------------------------------------------------------------------------
 
 
-def read_table(source: str | Path, table: str) -> pd.DataFrame:
-    """Read a CSV (as text, no missing-value guessing) or Parquet file."""
-    path = Path(source)
-    name = path.name.lower()
-    if not path.is_file():
-        raise InputError(f"{table}: no such file {path}")
+def read_table(source: str | Path | bytes | pd.DataFrame, table: str, *,
+               name: str | None = None) -> pd.DataFrame:
+    """Read a CSV (as text, no missing-value guessing) or Parquet file, or its bytes.
+
+    Parameters
+    ----------
+    source
+        A file path; the bytes of a file named ``name`` (parsed in memory); or a
+        data frame, returned as it is.
+    table
+        The table's role (``spend``, ``outcomes``, ...), which every message names.
+    name
+        For bytes, the file's name: its extension gives the format (``spend.csv``).
+    """
+    if isinstance(source, pd.DataFrame):
+        return source
+    label = (name or f"{table}.csv") if isinstance(source, bytes) else str(source)
+    if not isinstance(source, bytes) and not Path(source).is_file():
+        raise InputError(f"{table}: no such file {source}")
     try:
-        if name.endswith(PARQUET_SUFFIXES):
-            return pd.read_parquet(path)
-        if name.endswith(CSV_SUFFIXES):
-            sep = "\t" if name.endswith(".tsv") else ","
-            return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{table}: {path} cannot be read ({first})") from exc
-    raise InputError(f"{table}: {path} has an unknown file type; use .csv, .csv.gz, .tsv, "
-                     ".parquet or .pq")
+        table_format(label)
+    except ReadError:
+        raise InputError(f"{table}: {label} has an unknown file type; use {FILE_TYPES}") \
+            from None
+    try:
+        return read_frame(source, label)
+    except ReadError as exc:
+        raise InputError(f"{table}: {label} cannot be read ({exc})") from None
 
 
 def columns_of(frame: pd.DataFrame, table: str, fields: Sequence[str]) -> dict[str, str]:
@@ -84,19 +110,30 @@ def blank_cells(raw: pd.Series) -> NDArray[np.bool_]:
 
 def numbers(frame: pd.DataFrame, column: str, table: str, field: str, *,
              nonnegative: bool = True) -> Array:
-    """A column as finite floats (non-negative unless told otherwise)."""
+    """A column as finite floats (non-negative unless told otherwise), adding up to a
+    finite total; text must follow :data:`spendwise.reading.NUMBER_PATTERN`."""
     raw = frame[column]
-    if pd.api.types.is_bool_dtype(raw):
-        raw = raw.astype(float)
-    blank = blank_cells(raw)
-    values = pd.to_numeric(raw.where(~blank, np.nan), errors="coerce").to_numpy(dtype=float)
+    try:
+        values, blank, bad = parse_numbers(raw)
+    except ReadError as exc:
+        raise InputError(f"{table}: column '{column}' {exc}") from None
     textual = raw.dtype == object or pd.api.types.is_string_dtype(raw)
     fail_rows(table, blank, f"{field} is {'empty' if textual else 'NaN'}")
-    fail_rows(table, np.isnan(values), f"{field} is not a number", raw)
+    fail_rows(table, bad | np.isnan(values) & ~blank, f"{field} is not a number", raw)
     fail_rows(table, np.isinf(values), f"{field} is infinite", raw)
     if nonnegative:
         fail_rows(table, values < 0, f"{field} is negative", raw)
+    if not np.isfinite(np.abs(values).sum()):
+        raise InputError(f"{table}: column '{column}': the values add up to more than "
+                         f"{np.finfo(np.float64).max:.4g}, the largest number; use smaller units")
     return np.asarray(values, dtype=float)
+
+
+def fail_control(table: str, names: pd.Series, field: str) -> None:
+    """Refuse names holding a control character other than white space (NUL, ESC, ...)."""
+    odd = names.astype("str").str.contains(CONTROL_PATTERN, regex=True)
+    fail_rows(table, odd.fillna(False).to_numpy(dtype=bool),
+              f"{field} has a control character; names must be printable text")
 
 
 def parse_dates(frame: pd.DataFrame, column: str, table: str) -> pd.DatetimeIndex:
@@ -175,6 +212,7 @@ def spend_matrix(frame: pd.DataFrame) -> tuple[pd.DatetimeIndex, str, tuple[str,
     cols = columns_of(frame, "spend", ("date", "channel", "spend"))
     dates = parse_dates(frame, cols["date"], "spend")
     fail_rows("spend", blank_cells(frame[cols["channel"]]), "channel is empty")
+    fail_control("spend", frame[cols["channel"]], "channel")
     names = frame[cols["channel"]].astype(str).str.strip().to_numpy()
     amounts = numbers(frame, cols["spend"], "spend", "spend")
     fail_duplicates("spend", pd.DataFrame({"date": dates, "channel": names}), "(date, channel)")
@@ -237,6 +275,9 @@ def outcome_columns(frame: pd.DataFrame, grid: pd.DatetimeIndex,
 def control_frame(frame: pd.DataFrame, grid: pd.DatetimeIndex, frequency: str) -> pd.DataFrame:
     """Numeric controls (any sign) on the spend dates, columns sorted by name."""
     names = [str(c).strip() for c in frame.columns if str(c).strip().lower() != "date"]
+    if pd.Series(names, dtype="str").str.contains(CONTROL_PATTERN, regex=True).any():
+        raise InputError("controls: a column name has a control character; names must be "
+                         "printable text")
     if not names or "" in names or len({n.lower() for n in names}) < len(names):
         raise InputError("controls: need control columns besides 'date', with non-empty, "
                          f"unique names; columns found: {', '.join(map(str, frame.columns))}")
@@ -251,6 +292,7 @@ def lift_test_frame(frame: pd.DataFrame, channels: tuple[str, ...]) -> pd.DataFr
         return None
     cols = columns_of(frame, "lift_tests", LIFT_COLUMNS)
     fail_rows("lift_tests", blank_cells(frame[cols["channel"]]), "channel is empty")
+    fail_control("lift_tests", frame[cols["channel"]], "channel")
     names = frame[cols["channel"]].astype(str).str.strip()
     fail_rows("lift_tests", ~names.isin(channels).to_numpy(), "unknown channel", names,
                f"; channels in spend: {', '.join(channels)}")

@@ -20,8 +20,10 @@ infinite or not a number. Nothing else is a number: no surrounding blanks
 (``"1e3 "``), thousands separators (``1,000``, ``1_000``), hexadecimal
 (``0x10``), units (``12abc``) or non-ASCII digits.
 
-Errors are :class:`ReadError` with a message that never quotes a cell, so the
-callers can prefix the table's name and re-raise their own error type.
+Errors are :class:`ReadError`, whose message is the reason a table cannot be
+read; it never quotes a cell, and callers put it in their own error type with
+the table's name (``touches.csv: cannot be read (row 3 has 4 fields; the
+header has 3)``).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ CONTROL_PATTERN = "[\\x00-\\x08\\x0e-\\x1b\\x7f-\\x84\\x86-\\x9f]"
 
 
 class ReadError(ValueError):
-    """A table cannot be read; the message names rows and columns, never a cell's value."""
+    """Why a table cannot be read; the message names rows and columns, never a cell's value."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def file_bytes(path: Path, form: TableFormat) -> bytes:
         data = path.read_bytes()
         return gzip.decompress(data) if form.gzipped else data
     except (OSError, EOFError) as exc:
-        raise ReadError(f"cannot be read ({type(exc).__name__})") from None
+        raise ReadError(type(exc).__name__) from None
 
 
 # -- CSV -----------------------------------------------------------------------------------
@@ -115,7 +117,7 @@ def csv_header(data: bytes, delimiter: str = ",") -> list[str]:
         text = line.decode("utf-8-sig")
         names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise ReadError(f"the header row cannot be read ({type(exc).__name__}); expected "
+        raise ReadError(f"the header row is not CSV ({type(exc).__name__}); expected "
                         "UTF-8 text with a header row") from None
     if len(names) > MAX_COLUMNS:
         raise ReadError(_too_wide(len(names)))
@@ -193,7 +195,7 @@ def _arrow_reason(message: str, names: list[str]) -> str:
         return f"{where} is not UTF-8 text"
     if "straddl" in message or "block" in message:
         return f"a row is longer than {4 * MAX_LINE_BYTES:,} bytes"
-    return "cannot be read as CSV"
+    return "not valid CSV"
 
 
 # -- Parquet -------------------------------------------------------------------------------
@@ -215,7 +217,7 @@ def parquet_table(data: bytes | Path) -> pa.Table:
         table = handle.read()
     except (pa.ArrowException, OSError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise ReadError(f"cannot be read ({first})") from None
+        raise ReadError(first) from None
     return plain_columns(table)
 
 
@@ -247,7 +249,7 @@ def read_arrow(data: bytes, name: str) -> pa.Table:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
-            raise ReadError(f"cannot be read ({type(exc).__name__})") from None
+            raise ReadError(f"not gzip ({type(exc).__name__})") from None
     return csv_table(data, form.delimiter)
 
 
