@@ -10,9 +10,11 @@ with the number of journeys:
   ``Multinomial(N, counts / N)`` draw (counts rounded to whole journeys).
 
 A resampled path keeps its average value per conversion. Intervals are
-percentile intervals over the replicates. Replicates are drawn in batches
-from one seeded :class:`numpy.random.Generator`, so results are reproducible
-for a given seed and batch size.
+percentile intervals over the replicates. Counts are resampled as 64-bit
+integers, exactly only while every journey count is a whole float; a table of
+more than :data:`MAX_JOURNEYS` journeys (``1e15``, below ``2**53``) is refused.
+Replicates are drawn in batches from one seeded :class:`numpy.random.Generator`,
+so results are reproducible for a given seed and batch size.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from attribution.paths import PathTable
 
 METHODS = ("poisson", "multinomial")
 BATCH = 25
+#: Most journeys (conversions plus nulls over all rows) the bootstrap resamples.
+MAX_JOURNEYS = 1e15
 
 
 def resample_counts(
@@ -86,6 +90,11 @@ def bootstrap(
                              f"{method!r}")
     if not 0 < level < 1:
         raise ParameterError(f"bootstrap: level must be between 0 and 1, got {level}")
+    journeys = float(paths.conversions.sum() + paths.nulls.sum())
+    if not journeys <= MAX_JOURNEYS:
+        raise ParameterError(f"bootstrap: the paths hold {journeys:.3g} journeys, more than "
+                             f"the {MAX_JOURNEYS:.0e} the bootstrap can resample exactly; fit "
+                             "without bootstrap intervals, or scale the counts down")
     rng = np.random.default_rng(seed)
     conv_parts, value_parts = [], []
     for size in _batches(replicates):

@@ -10,6 +10,7 @@ from attribution.bootstrap import bootstrap, resample_counts
 from attribution.errors import ParameterError
 from attribution.heuristics import PositionBased
 from attribution.markov import Markov
+from attribution.paths import PathTable
 
 
 def test_same_seed_same_intervals(small_paths):
@@ -75,3 +76,20 @@ def test_bad_settings(small_paths, kwargs, message):
     """Bad bootstrap settings raise ParameterError naming the setting."""
     with pytest.raises(ParameterError, match=message):
         bootstrap(Markov().fit(small_paths), small_paths, **kwargs)
+
+
+@pytest.mark.parametrize("count", [1e18, 1e300])
+@pytest.mark.parametrize("method", ["poisson", "multinomial"])
+def test_counts_beyond_the_limit_are_refused_naming_it(count, method):
+    """Journey counts past MAX_JOURNEYS raise a ParameterError that names the limit."""
+    paths = PathTable.from_sequences([["a"], ["a", "b"]], [count, 1.0], [count, 0.0])
+    with pytest.raises(ParameterError, match=r"more than the 1e\+15 the bootstrap"):
+        bootstrap(Markov().fit(paths), paths, replicates=2, method=method)
+
+
+def test_counts_at_the_limit_still_resample():
+    """Counts just under the limit resample to finite intervals with either method."""
+    paths = PathTable.from_sequences([["a"], ["a", "b"]], [4e14, 1e14], [4e14, 1e14])
+    for method in ("poisson", "multinomial"):
+        intervals = bootstrap(PositionBased().fit(paths), paths, replicates=3, method=method)
+        assert all(np.isfinite(i.conversions).all() for i in intervals.by_channel)
