@@ -137,7 +137,9 @@ def numeric_column(frame: pd.DataFrame, column: str, field: str) -> NDArray[np.f
 
 def check_sum(values: NDArray[np.float64], column: str) -> None:
     """Refuse a column whose total overflows: totals and shares are computed from it."""
-    if not np.isfinite(values.sum()):
+    with np.errstate(over="ignore"):
+        total = values.sum()
+    if not np.isfinite(total):
         raise InputError(f"column '{column}': the values add up to more than {LARGEST:.4g}, "
                          "the largest number; use smaller units")
 
@@ -196,7 +198,9 @@ def path_columns(frame: pd.DataFrame, *, separator: str = DEFAULT_SEPARATOR) -> 
                            (value_col, value if value_col else None)):
         if column is not None and values is not None:
             check_sum(values, column)
-    if not np.isfinite(conversions.sum() + nulls.sum()):
+    with np.errstate(over="ignore"):
+        journeys = conversions.sum() + nulls.sum()
+    if not np.isfinite(journeys):
         raise InputError(f"columns '{conv_col}' and '{null_col}': the journeys add up to more "
                          f"than {LARGEST:.4g}, the largest number; use smaller units")
     fail_rows((value > 0) & (conversions == 0), "value is positive but conversions is 0",

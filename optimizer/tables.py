@@ -123,7 +123,9 @@ def numbers(frame: pd.DataFrame, column: str, table: str, field: str, *,
     fail_rows(table, np.isinf(values), f"{field} is infinite", raw)
     if nonnegative:
         fail_rows(table, values < 0, f"{field} is negative", raw)
-    if not np.isfinite(np.abs(values).sum()):
+    with np.errstate(over="ignore"):
+        total = np.abs(values).sum()
+    if not np.isfinite(total):
         raise InputError(f"{table}: column '{column}': the values add up to more than "
                          f"{np.finfo(np.float64).max:.4g}, the largest number; use smaller units")
     return np.asarray(values, dtype=float)

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from attribution.errors import InputError
-from attribution.journeys import JourneySummary, build_journeys
+from attribution.journeys import JourneySummary, build_journeys, journey_tables
 from attribution.paths import PathTable
 from attribution.validation import split_path
 
@@ -496,3 +496,34 @@ def test_error_leaves_existing_outputs_untouched(inputs: tuple[Path, Path],
     assert after.keys() == before.keys()
     assert after["paths.csv"] == before["paths.csv"]
     assert after["journeys.csv"] == before["journeys.csv"]
+
+
+# -- in-memory inputs ----------------------------------------------------------------------
+
+
+def test_journey_tables_from_bytes_and_frames_match_the_files(inputs: tuple[Path, Path],
+                                                              tmp_path: Path) -> None:
+    """Bytes and frames give the paths and journeys that build_journeys writes to files."""
+    build_journeys(*inputs, tmp_path / "p.csv", journeys_output=tmp_path / "j.parquet")
+    from_bytes = journey_tables(*(p.read_bytes() for p in inputs), with_journeys=True,
+                                names=("touches.csv", "conversions.csv"))
+    frames = [pd.read_csv(p, dtype=str) for p in inputs]
+    from_frames = journey_tables(*frames, names=("touches", "conversions"))
+    for built in (from_bytes, from_frames):
+        pd.testing.assert_frame_equal(built.paths, EXPECTED_PATHS, check_dtype=False)
+        assert built.summary.distinct_paths == len(EXPECTED_PATHS)
+    assert from_frames.journeys is None and from_bytes.journeys is not None
+    pd.testing.assert_frame_equal(from_bytes.journeys, read_output(tmp_path / "j.parquet"),
+                                  check_dtype=False)
+
+
+def test_journey_tables_name_in_memory_inputs_without_values() -> None:
+    """With quote_values=False a bad channel is named by row, and the separator problem too."""
+    touches = pd.DataFrame({"user_id": ["user-SECRET"], "timestamp": ["2024-01-01"],
+                            "channel": ["a > b"]})
+    conversions = pd.DataFrame({"user_id": ["user-SECRET"], "timestamp": ["2024-01-02"]})
+    with pytest.raises(InputError, match=r"^touches: row 1: channel contains the separator") \
+            as error:
+        journey_tables(touches, conversions, names=("touches", "conversions"),
+                       quote_values=False)
+    assert "SECRET" not in str(error.value) and "a > b" not in str(error.value)

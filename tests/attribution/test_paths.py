@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 
@@ -146,3 +153,88 @@ def test_unknown_file_type(tmp_path):
     target.write_text("x")
     with pytest.raises(InputError, match="unknown file type"):
         PathTable.read(target)
+
+
+# -- reading bytes and frames, limits and numbers ----------------------------------------
+
+
+def test_bytes_frames_and_files_read_alike(tmp_path, small_paths):
+    """CSV bytes, Parquet bytes, a frame and the files give the same table."""
+    data = small_paths.to_frame()
+    data.to_csv(tmp_path / "p.csv", index=False)
+    data.to_parquet(tmp_path / "p.parquet", index=False)
+    fingerprints = {
+        PathTable.read((tmp_path / "p.csv").read_bytes(), name="paths.csv").fingerprint,
+        PathTable.read((tmp_path / "p.parquet").read_bytes(), name="paths.parquet").fingerprint,
+        PathTable.read(data).fingerprint,
+        PathTable.read(tmp_path / "p.csv").fingerprint,
+    }
+    assert fingerprints == {small_paths.fingerprint}
+
+
+def test_a_wide_csv_is_refused_before_it_is_parsed():
+    """A 100,000-column upload is refused in well under a second, naming the file."""
+    header = "path,conversions,nulls," + ",".join(f"x{i}" for i in range(100_000))
+    data = (header + "\n" + "a,1,0" + ",0" * 100_000 + "\n").encode()
+    start = time.perf_counter()
+    with pytest.raises(InputError, match=r"^paths\.csv: cannot be read \(the header has "
+                                         r"100,003 columns"):
+        PathTable.read(data, name="paths.csv")
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("text", ["12abc", "0x10", "1e3 ", " 12", "1_000", "1,5"])
+def test_text_is_never_coerced_to_a_number(text):
+    """Text outside the number grammar is named as not a number, with its row."""
+    with pytest.raises(InputError, match=r"^row 2: conversions is not a number"):
+        PathTable.from_frame(frame(path=["a", "b"], conversions=["1", text], nulls=[0, 0]))
+
+
+def test_scientific_notation_is_a_number():
+    """1e3 and 2.5E-1 are numbers, as the grammar documents."""
+    table = PathTable.from_frame(frame(path=["a", "b"], conversions=["1e3", "2.5E-1"],
+                                       nulls=[0, 0]))
+    assert table.total_conversions == 1000.25
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ({"conversions": ["1e308", "1e308"], "nulls": [0, 0]}, r"^column 'conversions': the values"),
+    ({"conversions": ["1", "1"], "nulls": ["1e308", "1e308"]}, r"^column 'nulls': the values"),
+    ({"conversions": ["1e308", "1"], "nulls": ["1e308", "0"]},
+     r"^columns 'conversions' and 'nulls': the journeys add up"),
+])
+def test_counts_adding_up_to_infinity_are_refused(columns, message):
+    """Finite counts whose total overflows are an InputError naming the column."""
+    with pytest.raises(InputError, match=message):
+        PathTable.from_frame(frame(path=["a", "a"], **columns))
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "\x1bx", "x\x7f"])
+def test_control_characters_in_channel_names_are_refused(name):
+    """NUL, ESC or DEL in a channel name is refused naming the row, not the name."""
+    with pytest.raises(InputError, match=r"^row 2: path has a control character") as error:
+        PathTable.from_frame(frame(path=["a", f"b > {name}"], conversions=[1, 1], nulls=[0, 0]))
+    assert name not in str(error.value)
+
+
+def test_a_parquet_list_column_is_refused_by_name():
+    """A Parquet path column of lists is refused naming the column."""
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"path": [["a", "b"]], "conversions": [1], "nulls": [0]}), buffer)
+    with pytest.raises(InputError, match=r"^paths\.parquet: cannot be read \(column 'path' has "
+                                         r"type list"):
+        PathTable.read(buffer.getvalue(), name="paths.parquet")
+
+
+def test_a_frame_of_lists_is_refused_by_name():
+    """A frame whose path column holds lists is refused naming the column."""
+    with pytest.raises(InputError, match=r"^column 'path' holds mixed values; expected text"):
+        PathTable.from_frame(pd.DataFrame({"path": [["a"], "b"], "conversions": [1, 1],
+                                           "nulls": [0, 0]}))
+
+
+def test_validation_does_not_import_the_path_table():
+    """attribution.validation imports without attribution.paths: there is no import circle."""
+    code = ("import sys, attribution.validation; "
+            "sys.exit('attribution.paths' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

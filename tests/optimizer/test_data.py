@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 import warnings
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from optimizer.curves import curve
 from optimizer.data import IdentifiabilityWarning, MediaData, minimum_periods
 from optimizer.errors import InputError, ParameterError
-from optimizer.tables import parse_dates
+from optimizer.tables import parse_dates, read_table
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -610,3 +611,83 @@ def test_fixture_generator_is_deterministic(tmp_path, monkeypatch):
     module.main()
     for name in (*FIXTURE_FILES, "media_truth.json"):
         assert (tmp_path / "fixtures" / name).read_bytes() == (FIXTURES / name).read_bytes()
+
+
+# -- bytes, limits, the number grammar and totals ------------------------------------------
+
+
+def test_bytes_read_like_files(tmp_path):
+    """Spend and outcomes as CSV or Parquet bytes give the data their files give."""
+    frames = weekly_frames()
+    frames["spend"].to_csv(tmp_path / "spend.csv", index=False)
+    frames["outcomes"].to_parquet(tmp_path / "outcomes.parquet", index=False)
+    from_files = MediaData.from_files(tmp_path / "spend.csv", tmp_path / "outcomes.parquet")
+    from_bytes = MediaData.from_frames(
+        read_table((tmp_path / "spend.csv").read_bytes(), "spend", name="spend.csv"),
+        read_table((tmp_path / "outcomes.parquet").read_bytes(), "outcomes",
+                   name="outcomes.parquet"))
+    assert from_bytes.fingerprint == from_files.fingerprint == build(
+        {k: frames[k] for k in ("spend", "outcomes")}).fingerprint
+
+
+def test_a_wide_spend_file_is_refused_in_well_under_a_second():
+    """A 100,000-column spend upload is refused from its header, naming the table."""
+    data = ("date,channel,spend," + ",".join(f"x{i}" for i in range(100_000)) + "\n").encode()
+    start = time.perf_counter()
+    with pytest.raises(InputError, match=r"^spend: spend\.csv cannot be read \(the header has "
+                                         r"100,003 columns; at most 1,000 are allowed\)$"):
+        read_table(data, "spend", name="spend.csv")
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("text", ["1e3 ", "12abc", "0x10", "1_000", " 5"])
+def test_spend_text_is_never_coerced_to_a_number(text):
+    """Text outside the number grammar is named as not a number, with row and field."""
+    frames = weekly_frames()
+    set_cell("spend", 2, "spend", text)(frames)
+    with pytest.raises(InputError, match=r"^spend row 3: spend is not a number"):
+        build(frames)
+
+
+def test_spend_adding_up_to_infinity_is_refused():
+    """Finite spend whose total overflows is refused naming the column."""
+    frames = weekly_frames()
+    set_cell("spend", slice(0, 1), "spend", "1e308")(frames)
+    with pytest.raises(InputError, match=r"^spend: column 'spend': the values add up to more"):
+        build(frames)
+
+
+def test_dates_past_year_9999_are_refused_naming_the_row():
+    """A year-10000 date is refused with its row and field."""
+    frames = weekly_frames()
+    set_cell("spend", 4, "date", "10000-01-01")(frames)
+    with pytest.raises(InputError, match=r"^spend row 5: date is not a date"):
+        build(frames)
+
+
+@pytest.mark.parametrize(("table", "column"), [("spend", "channel"), ("lift_tests", "channel")])
+def test_control_characters_in_names_are_refused(table, column):
+    """A NUL in a channel name is refused naming the table, row and field."""
+    frames = weekly_frames()
+    frames[table][column] = frames[table][column].str.replace("a", "a\x00")
+    with pytest.raises(InputError, match=rf"^{table} row 1: channel has a control character"):
+        build(frames)
+
+
+def test_a_parquet_string_where_a_number_belongs_names_row_and_column(tmp_path):
+    """A Parquet spend column of text is read by the number grammar; bad text names its row."""
+    frames = weekly_frames()
+    frames["spend"].loc[5, "spend"] = "lots"
+    frames["spend"].to_parquet(tmp_path / "spend.parquet", index=False)
+    with pytest.raises(InputError, match=r"^spend row 6: spend is not a number"):
+        MediaData.from_frames(read_table(tmp_path / "spend.parquet", "spend"),
+                              frames["outcomes"])
+
+
+def test_a_parquet_list_column_is_refused_by_name(tmp_path):
+    """A Parquet channel column of lists is refused naming the column."""
+    pd.DataFrame({"date": ["2024-01-01"], "channel": [["a"]], "spend": [1.0]}).to_parquet(
+        tmp_path / "spend.parquet")
+    with pytest.raises(InputError, match=r"spend\.parquet cannot be read \(column 'channel' has "
+                                         r"type list"):
+        read_table(tmp_path / "spend.parquet", "spend")
