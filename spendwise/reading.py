@@ -152,6 +152,8 @@ def csv_table(data: bytes, delimiter: str = ",") -> pa.Table:
     excluded) or text that is not UTF-8 (naming the column).
     """
     names = csv_header(data, delimiter)
+    if data.count(b'"') % 2:  # quotes inside quoted values are doubled, so they pair up
+        raise ReadError('a quoted value is not closed (the file has an odd number of \'"\')')
     if len({n.strip().lower() for n in names}) < len(names):
         raise ReadError("two columns have the same name; names must differ, ignoring case")
     invalid: list[tuple[int | None, int, int]] = []
