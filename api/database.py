@@ -5,7 +5,9 @@ timeout, so the web threads, the embedded workers and a separate
 ``spendwise worker`` can share one file. PostgreSQL is reached through psycopg 3.
 Every engine hides statement parameters (``hide_parameters``): a logged or
 raised database error names the statement, never the values, which may be
-personal data.
+personal data. PostgreSQL quotes values in its own messages too (``DETAIL:
+Failing row contains (...)``); :func:`_hide_values` keeps only the first line,
+without a quoted value.
 Migrations are Alembic's (``api/migrations``); :func:`upgrade` applies them
 under a lock, so processes starting together migrate once.
 """
@@ -14,17 +16,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Key of the PostgreSQL advisory lock held while migrating.
 MIGRATION_LOCK = 0x5350454E  # "SPEN"
+#: A value a database message quotes: ``invalid input syntax for type integer: "x"``.
+_QUOTED_VALUE = re.compile(r'(for type [\w ]+|value): ".*"$')
 
 
 def make_engine(url: str) -> Engine:
@@ -39,9 +44,27 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # a transaction that writes takes its lock at the start (no upgrade deadlocks).
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-        return engine
-    return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10,
-                         max_overflow=20)
+    else:
+        engine = create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10,
+                               max_overflow=20)
+    event.listen(engine, "handle_error", _hide_values)
+    return engine
+
+
+def _hide_values(context: ExceptionContext) -> None:
+    """Cut the database's message to its first line and hide a value it quotes, in the
+    driver's error and in SQLAlchemy's (the error class and SQLSTATE stay)."""
+    error = context.original_exception
+    message = str(error.args[0]) if error.args and isinstance(error.args[0], str) else ""
+    if not message:
+        return
+    kept = _QUOTED_VALUE.sub(r"\1: (value hidden)", message.splitlines()[0])
+    if kept == message:
+        return
+    error.args = (kept, *error.args[1:])
+    wrapper = context.sqlalchemy_exception
+    if wrapper is not None and wrapper.args and isinstance(wrapper.args[0], str):
+        wrapper.args = (wrapper.args[0].replace(message, kept), *wrapper.args[1:])
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

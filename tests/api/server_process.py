@@ -148,9 +148,10 @@ class Server(Child):
 
     def request(self, method: str, path: str, *, key: str | None = None, body: Any = None,
                 data: bytes | None = None, content_type: str | None = None,
-                timeout: float = 60.0) -> Response:
-        """One HTTP request; JSON ``body`` or raw ``data`` with ``content_type``."""
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+                headers: dict[str, str] | None = None, timeout: float = 60.0) -> Response:
+        """One HTTP request; JSON ``body`` or raw ``data`` with ``content_type``, and any
+        further ``headers``."""
+        headers = dict(headers or {}) | ({"Authorization": f"Bearer {key}"} if key else {})
         if body is not None:
             data, content_type = json.dumps(body).encode(), "application/json"
         if content_type:
