@@ -61,8 +61,8 @@ def first_start(engine: Engine, settings: Settings) -> Demo | None:
     from api import jobs, reports
     from api.datasets import store_upload
     from api.fits import create_fit
-    from api.routes.reports import ReportIn
     from api.tables import Report
+    from attribution.requests import AttributionRequest
     from spendwise import __version__
 
     store = ArtifactStore(settings.store_dir)
@@ -80,14 +80,14 @@ def first_start(engine: Engine, settings: Settings) -> Demo | None:
             dataset = store_upload(session, store, workspace, kind, name, data, "text/csv",
                                    key_row.id)
             ids[kind] = dataset.id
-        parameters = ReportIn.model_validate({
-            "dataset": ids["paths"], "models": list(REPORT_MODELS),
-            "settings": REPORT_SETTINGS}).model_dump(mode="json")
+        request = AttributionRequest.build(models=tuple(REPORT_MODELS),
+                                           settings=REPORT_SETTINGS)
+        parameters = {"dataset": ids["paths"], **request.canonical()}
         paths = session.get(Dataset, ids["paths"])
         assert paths is not None
         report = Report(workspace_id=workspace.id, dataset_id=paths.id, parameters=parameters,
-                        state=reports.QUEUED, result=None, version=__version__,
-                        fingerprint=reports.fingerprint(paths.fingerprint, parameters),
+                        state=jobs.QUEUED, result=None, version=__version__,
+                        fingerprint=reports.fingerprint(paths.fingerprint, request),
                         created_by=key_row.id)
         session.add(report)
         session.flush()

@@ -28,24 +28,22 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api import artifacts
-from api.errors import Conflict, Invalid
+from api.errors import Conflict, Invalid, NotFound
 from api.fingerprints import fingerprint, json_ready
-from api.jobs import JobContext, enqueue
+from api.jobs import FAILED, QUEUED, SUCCEEDED, JobContext, enqueue
 from api.store import ArtifactStore
 from api.tables import Dataset, ResponseFit
 from optimizer.data import MediaData
-from optimizer.errors import InputError
+from optimizer.errors import InputError, RequestError
 from optimizer.posterior import ResponseDraws
+from optimizer.requests import FitRequest
 from optimizer.response_model import ResponseModel
 from spendwise import __version__
 
 #: Dataset fields of a fit, each naming the dataset kind it takes.
 DATASET_FIELDS = ("spend", "outcomes", "controls", "lift_tests")
 REQUIRED = ("spend", "outcomes")
-#: Settings of a fit a request may give (the others keep the engine's defaults).
-SETTINGS = ("kpi", "curve", "max_lag", "fourier_order", "draws", "tune", "chains", "seed",
-            "holdout_weeks", "value_per_conversion")
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+JOB_KIND = "fit"
 #: Fitted models kept in memory per process.
 CACHE_SIZE = 8
 
@@ -78,7 +76,8 @@ def dataset_rows(session: Session, workspace_id: str,
             continue
         row = session.get(Dataset, dataset_id)
         if row is None or row.workspace_id != workspace_id:
-            raise _field_error(field, f"{field}: no dataset {dataset_id!r} in this workspace")
+            message = f"{field}: no dataset {dataset_id!r} in this workspace"
+            raise NotFound(message, errors=[{"loc": ["json", field], "msg": message}])
         if row.kind != field:
             raise _field_error(field, f"{field}: dataset {dataset_id!r} holds {row.kind}, not "
                                       f"{field}")
@@ -99,28 +98,35 @@ class FitInputs(NamedTuple):
     """What a fit needs, validated: the data, the full settings and the data's warnings."""
 
     data: MediaData
-    settings: dict[str, Any]
+    request: FitRequest
     notes: list[str]
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The request's canonical JSON: every setting, stored with the fit."""
+        return self.request.canonical()
 
-def fit_settings(given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every setting of :data:`SETTINGS`: ``given`` over the engine's defaults."""
-    unknown = sorted(set(given) - set(SETTINGS))
-    if unknown:
-        message = f"settings: unknown setting {unknown[0]!r}; settings are {', '.join(SETTINGS)}"
-        raise Invalid(message, errors=[{"loc": ["json", "settings", unknown[0]],
-                                        "msg": message}])
-    defaults = ResponseModel().settings()
-    return {name: given.get(name, defaults[name]) for name in SETTINGS}
+
+def fit_settings(given: Mapping[str, Any] | FitRequest) -> FitRequest:
+    """The fit request of ``given`` settings (422 naming the setting otherwise)."""
+    if isinstance(given, FitRequest):
+        return given
+    try:
+        return FitRequest.build(**given)
+    except RequestError as exc:
+        raise Invalid(str(exc), errors=[{"loc": ["json", "settings", *field.split(".")],
+                                         "msg": sentence}
+                                        for field, sentence in exc.problems]) from None
 
 
 def prepare_fit(session: Session, store: ArtifactStore, workspace_id: str,
-                refs: Mapping[str, str | None], settings: Mapping[str, Any]) -> FitInputs:
+                refs: Mapping[str, str | None],
+                settings: Mapping[str, Any] | FitRequest) -> FitInputs:
     """Check the datasets, the data and the settings against the data, without sampling."""
-    full = fit_settings(settings)
+    request = fit_settings(settings)
     data, notes = media_data(store, dataset_rows(session, workspace_id, refs))
-    ResponseModel(**full).prepare(data)
-    return FitInputs(data, full, notes)
+    ResponseModel.for_request(request).prepare(data)
+    return FitInputs(data, request, notes)
 
 
 def add_fit(session: Session, workspace_id: str, created_by: str,
@@ -134,12 +140,13 @@ def add_fit(session: Session, workspace_id: str, created_by: str,
                       version=__version__, created_by=created_by)
     session.add(row)
     session.flush()
-    row.job_id = enqueue(session, workspace_id, "fit", row.id).id
+    row.job_id = enqueue(session, workspace_id, JOB_KIND, row.id).id
     return row
 
 
 def create_fit(session: Session, store: ArtifactStore, workspace_id: str, created_by: str,
-               refs: Mapping[str, str | None], settings: Mapping[str, Any]) -> ResponseFit:
+               refs: Mapping[str, str | None],
+               settings: Mapping[str, Any] | FitRequest) -> ResponseFit:
     """Validate, then add a queued fit and its job (the caller audits and commits).
 
     Parameters
@@ -151,8 +158,8 @@ def create_fit(session: Session, store: ArtifactStore, workspace_id: str, create
     refs
         ``{"spend": id, "outcomes": id, "controls": id|None, "lift_tests": id|None}``.
     settings
-        Settings of :class:`~optimizer.response_model.ResponseModel` named in
-        :data:`SETTINGS`; missing ones take the engine's defaults.
+        A :class:`~optimizer.requests.FitRequest` or its fields; missing ones take
+        the request's defaults.
 
     Returns
     -------
@@ -171,10 +178,10 @@ def run_fit(context: JobContext) -> None:
             raise Invalid(f"model {context.target_id} no longer exists")
         data, notes = media_data(context.store,
                                  dataset_rows(session, context.workspace_id, row.datasets))
-        settings = dict(row.parameters)
+        request = fit_settings(row.parameters)
     context.start(ResponseFit)
     context.progress(0.1)
-    model = ResponseModel(**settings).fit(data)
+    model = ResponseModel.for_request(request).fit(data)
     context.progress(0.9)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.nc"
@@ -251,7 +258,7 @@ def require_fitted(row: ResponseFit) -> str:
     """The artifact of a fitted model; :class:`Conflict` naming the state otherwise."""
     if row.state == SUCCEEDED and row.artifact is not None:
         return row.artifact
-    why = {FAILED: "its fit failed"}.get(row.state, "its fit has not finished")
+    why = "its fit failed" if row.state == FAILED else "its fit has not finished"
     raise Conflict(f"model {row.id} is {row.state}: {why} (job {row.job_id}); plans, "
                    "forecasts and curves need a fitted model")
 
@@ -262,10 +269,12 @@ def fitted(store: ArtifactStore, row: ResponseFit) -> Fitted:
 
 
 def model_of(session: Session, workspace_id: str, model_id: str) -> ResponseFit:
-    """The model a request body names; 422 on ``model`` if the workspace has none of that id."""
+    """The model a request body names; 404 on ``model`` if the workspace has none of that
+    id (a model of another workspace is reported exactly like a missing one)."""
     row = session.get(ResponseFit, model_id)
     if row is None or row.workspace_id != workspace_id:
-        raise _field_error("model", f"model: no model {model_id!r} in this workspace")
+        message = f"model: no model {model_id!r} in this workspace"
+        raise NotFound(message, errors=[{"loc": ["json", "model"], "msg": message}])
     return row
 
 

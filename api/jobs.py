@@ -13,8 +13,9 @@ has run out, the next worker takes the job over as a new attempt. After
 handler writes its result and the job's end state in one transaction, and only
 if it still holds the lease, so a job is never half-written nor written twice.
 
-Handlers are registered by kind in :data:`HANDLERS` by the route module of
-their resource (:mod:`api.routes.reports`, :mod:`api.routes.models`).
+Each kind of job (:class:`JobKind`: its handler and what marks its target
+failed) is registered in one place, :data:`api.job_kinds.KINDS`, which the
+server and the worker hand to :class:`Worker`; no web view is involved.
 Errors a user caused (bad data, infeasible settings) fail the job at once with
 their message; other errors are retried.
 """
@@ -27,9 +28,10 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import exists, or_, select, update
@@ -44,7 +46,18 @@ from attribution.errors import AttributionError
 from optimizer.errors import OptimizerError
 
 log = logging.getLogger("spendwise.jobs")
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+
+
+class JobState(StrEnum):
+    """The state of a job, and of the report, model or plan it computes."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+QUEUED, RUNNING, SUCCEEDED, FAILED = JobState
 #: Errors that no retry can fix: the job fails at once with their message.
 USER_ERRORS: tuple[type[Exception], ...] = (AttributionError, OptimizerError, ServiceError)
 
@@ -98,10 +111,17 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], None]
-#: ``kind -> handler``; filled by the route modules when imported.
-HANDLERS: dict[str, Handler] = {}
-#: ``kind -> callback(session, target_id, error)`` marking the target failed.
-ON_FAILURE: dict[str, Callable[[Session, str, str], None]] = {}
+FailureCallback = Callable[[Session, str, str], None]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: its name, the handler that runs it and the callback
+    ``(session, target_id, reason)`` that marks its target failed."""
+
+    name: str
+    handler: Handler
+    on_failure: FailureCallback
 
 
 def enqueue(session: Session, workspace_id: str, kind: str, target_id: str,
@@ -130,8 +150,10 @@ class Worker:
     """Claims and runs jobs until stopped."""
 
     def __init__(self, sessions: sessionmaker[Session], store: ArtifactStore,
-                 settings: Settings, name: str | None = None) -> None:
+                 settings: Settings, kinds: Mapping[str, JobKind], name: str | None = None
+                 ) -> None:
         self.sessions = sessions
+        self.kinds = kinds
         self.store = store
         self.settings = settings
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -169,10 +191,10 @@ class Worker:
         heart = threading.Thread(target=self._heartbeat, args=(job.id, beat), daemon=True)
         heart.start()
         try:
-            handler = HANDLERS.get(job.kind)
-            if handler is None:
+            kind = self.kinds.get(job.kind)
+            if kind is None:
                 raise ServiceError(f"no handler for jobs of kind {job.kind!r}")
-            handler(context)
+            kind.handler(context)
         except LeaseLost as exc:
             log.warning("%s", exc)
         except USER_ERRORS as exc:
@@ -228,12 +250,11 @@ class Worker:
             else:
                 job.state, job.worker, job.lease_until, job.error = QUEUED, None, None, reason
 
-    @staticmethod
-    def _fail(session: Session, job: Job, reason: str) -> None:
+    def _fail(self, session: Session, job: Job, reason: str) -> None:
         job.state, job.error, job.finished_at, job.lease_until = FAILED, reason, now(), None
-        callback = ON_FAILURE.get(job.kind)
-        if callback is not None:
-            callback(session, job.target_id, reason)
+        kind = self.kinds.get(job.kind)
+        if kind is not None:
+            kind.on_failure(session, job.target_id, reason)
 
 
 def wait_for(sessions: sessionmaker[Session], job_id: str, timeout: float = 600.0) -> Job:

@@ -59,19 +59,18 @@ from sqlalchemy.orm import Session
 
 from api import fingerprints
 from api.errors import Invalid
-from api.jobs import JobContext
+from api.jobs import FAILED, SUCCEEDED, JobContext
 from api.store import ArtifactStore
 from api.tables import Dataset, Report
 from attribution.base import AttributionResult
-from attribution.bootstrap import bootstrap
 from attribution.errors import InputError
-from attribution.models import make_model
 from attribution.paths import DEFAULT_SEPARATOR, PathTable
 from attribution.report import to_json
+from attribution.requests import AttributionRequest
+from attribution.run import attribute as run_request
 from spendwise.export import to_csv
 
 JOB_KIND = "attribution"
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 #: Largest :func:`estimate_cost` computed in the request; larger reports are jobs.
 INLINE_COST_LIMIT = 1_000_000
 #: Cost of one fit of a model on one path, relative to a rule-based model.
@@ -142,70 +141,44 @@ def load_paths(store: ArtifactStore, dataset: Dataset) -> PathTable:
 # -- parameters -----------------------------------------------------------------------
 
 
-def fingerprint(dataset_fingerprint: str, parameters: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the dataset's fingerprint and the report's models and settings."""
-    return fingerprints.fingerprint({"dataset": dataset_fingerprint,
-                                     "models": parameters["models"],
-                                     "settings": parameters["settings"]})
+def fingerprint(dataset_fingerprint: str,
+                request: AttributionRequest | dict[str, Any]) -> str:
+    """SHA-256 (hex) of the dataset's fingerprint and the report's models and settings
+    (a request, or a report's stored parameters)."""
+    if isinstance(request, dict):
+        request = request_of(request)
+    return fingerprints.fingerprint({"dataset": dataset_fingerprint, **request.canonical()})
 
 
-def estimate_cost(rows: int, parameters: dict[str, Any]) -> int:
+def estimate_cost(rows: int, request: AttributionRequest | dict[str, Any]) -> int:
     """Path fits a report needs: ``rows * (1 + replicates) * sum(model weights)``."""
-    settings = parameters["settings"]
-    weight = sum(MODEL_COST.get(name, 1) for name in parameters["models"])
-    if "markov" in parameters["models"] and settings["order"] == "auto":
+    if isinstance(request, dict):
+        request = request_of(request)
+    settings = request.settings
+    weight = sum(MODEL_COST.get(name, 1) for name in request.models)
+    if "markov" in request.models and settings.order == "auto":
         weight += AUTO_ORDER_COST
-    return max(int(rows), 0) * (1 + int(settings["bootstrap"])) * weight
+    return max(int(rows), 0) * (1 + settings.bootstrap) * weight
 
 
-def runs_inline(rows: int, parameters: dict[str, Any]) -> bool:
+def runs_inline(rows: int, request: AttributionRequest | dict[str, Any]) -> bool:
     """Whether a report is small enough to compute in the request."""
-    return estimate_cost(rows, parameters) <= INLINE_COST_LIMIT
+    return estimate_cost(rows, request) <= INLINE_COST_LIMIT
 
 
-def model_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """Options for :func:`attribution.models.make_model` from a report's settings."""
-    first, last = settings["position_weights"]
-    return {
-        "order": settings["order"],
-        "collapse_repeats": not settings["keep_repeats"],
-        "value_function": settings["shapley_value"],
-        "min_support": settings["min_support"],
-        "first": first,
-        "last": last,
-        "half_life_days": settings["half_life_days"],
-        "half_life_touches": settings["half_life_touches"],
-        "seed": settings["seed"],
-    }
+def request_of(parameters: dict[str, Any]) -> AttributionRequest:
+    """The request of a report's stored parameters (its dataset left out)."""
+    return AttributionRequest.build(models=parameters["models"],
+                                    settings=parameters["settings"])
 
 
 # -- running --------------------------------------------------------------------------
 
 
-def attribute(paths: PathTable, parameters: dict[str, Any],
+def attribute(paths: PathTable, request: AttributionRequest,
               progress: Callable[[float], None] | None = None) -> list[dict[str, Any]]:
-    """Fit the report's models on ``paths``; the JSON objects of ``--format json``.
-
-    Each model is fitted and, with ``bootstrap`` replicates, given percentile
-    intervals exactly as ``spendwise attribute`` does. ``progress`` is called
-    with the fraction of models done.
-    """
-    settings = parameters["settings"]
-    options = model_options(settings)
-    results: list[AttributionResult] = []
-    names = parameters["models"]
-    for done, name in enumerate(names, start=1):
-        model = make_model(name, **options)
-        result = model.fit(paths).result
-        if settings["bootstrap"]:
-            intervals = bootstrap(model, paths, replicates=settings["bootstrap"],
-                                  seed=settings["seed"], method=settings["bootstrap_method"],
-                                  level=settings["ci_level"])
-            result = result.with_intervals(intervals)
-        results.append(result)
-        if progress is not None:
-            progress(done / len(names))
-    return models_json(results)
+    """The report's models on ``paths``: the JSON objects of ``--format json``."""
+    return models_json(run_request(paths, request, progress)[1])
 
 
 def models_json(results: Sequence[AttributionResult]) -> list[dict[str, Any]]:
@@ -262,10 +235,10 @@ def run_job(context: JobContext) -> None:
         if dataset is None:
             raise Invalid(f"dataset: the dataset of report {report.id} was deleted before "
                           "the report was computed")
-        parameters = dict(report.parameters)
+        request = request_of(report.parameters)
     context.start(Report)
     paths = load_paths(context.store, dataset)
-    models = attribute(paths, parameters, progress=lambda f: context.progress(0.05 + 0.9 * f))
+    models = attribute(paths, request, progress=lambda f: context.progress(0.05 + 0.9 * f))
 
     def write(session: Session) -> None:
         session.execute(update(Report).where(Report.id == context.target_id)

@@ -35,7 +35,7 @@ def run_worker(settings: Settings, parent_pid: int | None = None, once: bool = F
     """
     import warnings
 
-    import api.routes  # noqa: F401 - registers the job handlers
+    from api.job_kinds import KINDS
     from api.jobs import Worker
 
     # nutpie compiles the model with numba; PyTensor's C BLAS is not used.
@@ -44,7 +44,7 @@ def run_worker(settings: Settings, parent_pid: int | None = None, once: bool = F
     if not logging.getLogger("spendwise").handlers:  # a spawned worker starts unconfigured
         configure_logging()
     engine = make_engine(settings.url)
-    worker = Worker(session_factory(engine), ArtifactStore(settings.store_dir), settings)
+    worker = Worker(session_factory(engine), ArtifactStore(settings.store_dir), settings, KINDS)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     # The name is what the ``worker`` column of the jobs it claims records.
     log.info("job worker %s started", worker.name)

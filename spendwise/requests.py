@@ -113,7 +113,8 @@ class Request(BaseModel):
             allowed = ", ".join(cls.model_fields)
             raise ValidationError.from_exception_data(exc.title, [
                 InitErrorDetails(type=PydanticCustomError(
-                    "unknown_field", f"unknown field; allowed fields: {allowed}")
+                    "unknown_field", f"unknown setting {str(e['loc'][-1])[:40]!r}: extra "
+                    f"inputs are not permitted; allowed settings: {allowed}")
                     if e["type"] == "extra_forbidden" else
                     PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"])
                 for e in exc.errors()]) from None

@@ -152,10 +152,8 @@ def run_fit(args: argparse.Namespace, write_outputs: Writer) -> int:
         "attribution_prior": prior})
     data = MediaData.from_files(args.spend, args.outcomes, controls=args.controls,
                                 lift_tests=args.lift_tests)
-    run = {"progressbar": not args.quiet}
-    if args.sampler is not None:
-        run["sampler"] = args.sampler
-    model = ResponseModel.for_request(request, **run).fit(data)
+    sampler = {} if args.sampler is None else {"sampler": args.sampler}
+    model = ResponseModel.for_request(request, progressbar=not args.quiet, **sampler).fit(data)
     staged = args.output.with_name(f".{args.output.name}.staged")
     try:
         model.save(staged)

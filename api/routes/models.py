@@ -9,33 +9,27 @@ curves of ``spendwise curves`` as JSON or CSV once the model is fitted.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from apiflask import APIBlueprint
 from flask import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from api import fits, jobs
+from api import fits
 from api.app import auth, db, owned, principal, services
 from api.audit import record
+from api.jobs import FAILED, JobState
 from api.schemas import Strict
 from api.tables import Job, ResponseFit
-from optimizer.curves import CURVES
-from optimizer.response_model import ResponseModel
+from optimizer.requests import FitRequest
 from spendwise.export import to_csv
+from spendwise.requests import printable
 
 blueprint = APIBlueprint("models", __name__, url_prefix="/v1", tag="models")
 
-jobs.HANDLERS["fit"] = fits.run_fit
-jobs.ON_FAILURE["fit"] = fits.fit_failed
 
-Curve = Literal["exponential", "michaelis_menten", "log"]
-assert set(get_args(Curve)) == set(CURVES)
-ResourceId = Annotated[str, Field(min_length=1, max_length=64)]
-Channel = Annotated[str, Field(min_length=1, max_length=200)]
-Value = Annotated[float, Field(gt=0, le=1e9)]
-DEFAULTS = ResponseModel().settings()
+ResourceId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(printable)]
 #: The CSV form of a 200 response, for ``@blueprint.doc(responses=...)``.
 CSV = {"description": "CSV, formula-like cells neutralised",
        "content": {"text/csv": {"schema": {"type": "string"}}}}
@@ -48,32 +42,14 @@ class Body(Strict):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class FitSettings(Body):
-    """Settings of the response model; the defaults are the engine's."""
-
-    kpi: Literal["conversions", "revenue"] = DEFAULTS["kpi"]
-    curve: Curve = DEFAULTS["curve"]
-    max_lag: int = Field(default=DEFAULTS["max_lag"], ge=1, le=52,
-                         description="adstock length in weeks")
-    fourier_order: int = Field(default=DEFAULTS["fourier_order"], ge=0, le=10,
-                               description="yearly seasonality terms")
-    draws: int = Field(default=DEFAULTS["draws"], ge=1, le=20_000, description="draws per chain")
-    tune: int = Field(default=DEFAULTS["tune"], ge=0, le=20_000)
-    chains: int = Field(default=DEFAULTS["chains"], ge=1, le=8)
-    seed: int = Field(default=DEFAULTS["seed"], ge=0, le=2**32 - 1)
-    holdout_weeks: int = Field(default=DEFAULTS["holdout_weeks"], ge=0, le=104,
-                               description="last weeks kept out of the fit to score forecasts")
-    value_per_conversion: Value | dict[Channel, Value] | None = Field(
-        default=None, description="revenue per conversion, for all channels or per channel")
-
-
 class ModelIn(Body):
     spend: ResourceId = Field(description="id of a spend dataset")
     outcomes: ResourceId = Field(description="id of an outcomes dataset")
     controls: ResourceId | None = Field(default=None, description="id of a controls dataset")
     lift_tests: ResourceId | None = Field(default=None,
                                           description="id of a lift_tests dataset")
-    settings: FitSettings = Field(default_factory=FitSettings)
+    settings: FitRequest = Field(default_factory=FitRequest, description="settings of the "
+                                 "response model; the defaults are the engine's")
 
 
 class DatasetRefs(BaseModel):
@@ -85,7 +61,7 @@ class DatasetRefs(BaseModel):
 
 class ModelOut(BaseModel):
     id: str
-    state: Literal["queued", "running", "succeeded", "failed"]
+    state: JobState
     datasets: DatasetRefs
     parameters: dict[str, Any]
     diagnostics: dict[str, Any] | None
@@ -147,7 +123,7 @@ def model_dict(row: ResponseFit, job: Job | None, notes: list[str] | None = None
         "warnings": list(diagnostics.get("warnings", [])) if diagnostics else (notes or []),
         "fingerprint": row.fingerprint, "version": row.version, "job_id": row.job_id,
         "progress": None if job is None else job.progress,
-        "error": job.error if job is not None and row.state == fits.FAILED else None,
+        "error": job.error if job is not None and row.state == FAILED else None,
         "created_by": row.created_by, "created_at": row.created_at,
     }
 
@@ -170,7 +146,7 @@ def create_model(body: ModelIn) -> dict[str, Any]:
     assert who.workspace_id is not None
     refs = body.model_dump(include=set(fits.DATASET_FIELDS))
     inputs = fits.prepare_fit(session, services().store, who.workspace_id, refs,
-                              body.settings.model_dump(mode="json"))
+                              body.settings)
     row = fits.add_fit(session, who.workspace_id, who.key_id, refs, inputs)
     record(session, who, "model.create", "model", row.id, fingerprint=row.fingerprint,
            parameters={"datasets": row.datasets, "settings": row.parameters})

@@ -14,79 +14,46 @@ channel table as CSV.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Any, Literal, cast
 
 from apiflask import APIBlueprint
 from flask import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api import jobs, plans
+from api import plans
 from api.app import auth, db, owned, principal, services
 from api.audit import record
 from api.errors import Conflict
-from api.routes.models import CSV, Body, Channel, ResourceId, Responses
+from api.jobs import FAILED, SUCCEEDED, JobState
+from api.routes.models import CSV, ResourceId, Responses
 from api.schemas import Strict
 from api.tables import Job, Plan
+from optimizer.requests import ForecastRequest, PlanRequest
 
 blueprint = APIBlueprint("plans", __name__, url_prefix="/v1", tag="plans")
-jobs.HANDLERS[plans.JOB_KIND] = plans.run_plan
-jobs.ON_FAILURE[plans.JOB_KIND] = plans.plan_failed
-
-#: Largest amount of money accepted (a horizon budget, a bound, a weekly spend).
-MAX_AMOUNT = 1e12
-Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
-Fraction = Annotated[float, Field(ge=0, le=100)]
-Weeks = Annotated[int, Field(ge=1, le=104, description="weeks the plan or forecast covers")]
-Spends = Annotated[dict[Channel, Amount], Field(max_length=500)]
 
 
-class BoundIn(Body):
-    min: Amount | None = Field(default=None, description="weekly minimum")
-    max: Amount | None = Field(default=None, description="weekly maximum")
 
+class PlanIn(PlanRequest):
+    """A plan request on a fitted model (the fields of ``spendwise plan``)."""
 
-class PlanIn(Body):
     model: ResourceId = Field(description="id of a fitted model")
-    budget: float | None = Field(default=None, gt=0, le=MAX_AMOUNT,
-                                 description="spend over the whole horizon")
-    budget_mode: Literal["equal", "cap"] | None = Field(
-        default=None, description="spend exactly the budget or at most (default: equal; cap "
-                                  "for profit and min_spend)")
-    objective: Literal["conversions", "revenue", "profit", "cvar", "min_spend"] = "conversions"
-    alpha: float = Field(default=0.1, gt=0, le=1, description="CVaR level")
-    target: float | None = Field(default=None, gt=0, le=MAX_AMOUNT,
-                                 description="KPI over the horizon, for min_spend")
-    horizon_weeks: Weeks = 4
-    per_week: bool = Field(default=False, description="a spend per channel and week, with "
-                                                      "adstock carryover")
-    current: Spends | None = Field(default=None, description="current weekly spend per channel "
-                                                             "(channels left out spend 0)")
-    bounds: Annotated[dict[Channel, BoundIn], Field(max_length=500)] | None = Field(
-        default=None, description="weekly limits per channel")
-    max_change: Fraction | Annotated[dict[Channel, Fraction], Field(max_length=500)] | None = \
-        Field(default=None, description="largest relative change against current (0.3 = +-30%)")
-    locked: Annotated[list[Channel], Field(max_length=500)] = Field(
-        default_factory=list, description="channels kept at their current spend")
-    romi_floor: float | None = Field(default=None, gt=-1, le=1e6,
-                                     description="minimum (revenue - spend) / spend")
-    max_spend_multiple: float | None = Field(
-        default=1.5, gt=0, le=1000, description="cap per channel as a multiple of its largest "
-                                                "weekly spend; null for no cap")
-    allow_unconverged: bool = Field(default=False, description="plan even if the model's "
-                                                               "sampler did not converge")
 
 
-class ForecastIn(Body):
+class ForecastIn(ForecastRequest):
+    """A forecast request on a fitted model."""
+
     model: ResourceId = Field(description="id of a fitted model")
-    allocation: Spends = Field(description="weekly spend per channel (channels left out "
-                                           "spend 0)")
-    horizon_weeks: Weeks = 4
-    compare_with_current: bool = True
-    allow_unconverged: bool = False
 
 
-State = Literal["queued", "running", "succeeded", "failed"]
+def request_of(body: PlanIn | ForecastIn) -> PlanRequest | ForecastRequest:
+    """The engine's request of a body: the body without ``model``."""
+    kind = PlanRequest if isinstance(body, PlanIn) else ForecastRequest
+    return kind.model_validate(body.model_dump(exclude={"model"}))
+
+
+State = JobState
 
 
 class PlanOut(BaseModel):
@@ -135,7 +102,7 @@ class PlanQuery(Strict):
 def plan_dict(row: Plan) -> dict[str, Any]:
     """The JSON form of a plan or forecast; the error is its job's when it failed."""
     error = None
-    if row.state == plans.FAILED and row.job_id is not None:
+    if row.state == FAILED and row.job_id is not None:
         job = db().get(Job, row.job_id)
         error = job.error if job is not None else "the plan's job no longer exists"
     return {"id": row.id, "kind": row.kind, "state": row.state, "model_id": row.model_id,
@@ -154,7 +121,8 @@ def summary_dict(row: Plan) -> dict[str, Any]:
             "created_by": row.created_by, "created_at": row.created_at}
 
 
-ERRORS = {403: "the role may not do this", 409: "the model is not fitted, or did not converge",
+ERRORS = {403: "the role may not do this", 404: "no such model in this workspace",
+          409: "the model is not fitted, or did not converge",
           422: "invalid parameters, unknown channel or infeasible constraints"}
 
 
@@ -169,7 +137,7 @@ ERRORS = {403: "the role may not do this", 409: "the model is not fitted, or did
 def create_plan(body: PlanIn) -> tuple[dict[str, Any], int]:
     """Allocate a budget over channels, certified optimal on the model's posterior draws."""
     row = _create("plan", body)
-    return plan_dict(row), 201 if row.state == plans.SUCCEEDED else 202
+    return plan_dict(row), 201 if row.state == SUCCEEDED else 202
 
 
 @blueprint.post("/forecasts")
@@ -188,11 +156,10 @@ def _create(kind: str, body: PlanIn | ForecastIn) -> Plan:
     who.require(f"{kind}.create")
     session = db()
     assert who.workspace_id is not None
-    parameters = body.model_dump(mode="json", exclude={"model"})
-    row = plans.create(session, services().store, who.workspace_id, who.key_id, kind,
-                       body.model, parameters)
+    row = plans.create(session, services().store, who.workspace_id, who.key_id, body.model,
+                       request_of(body))
     record(session, who, f"{kind}.create", kind, row.id, fingerprint=row.fingerprint,
-           parameters={"model": body.model, **parameters})
+           parameters={"model": body.model, **row.parameters})
     session.commit()
     return row
 
@@ -237,7 +204,7 @@ def get_plan_csv(plan_id: str) -> Response:
     """The channel table of a plan or forecast as CSV."""
     principal().require("plan.read")
     row = owned(Plan, plan_id)
-    if row.state != plans.SUCCEEDED:
+    if row.state != SUCCEEDED:
         raise Conflict(f"plan {row.id} is {row.state}; its CSV exists once it has succeeded")
     return Response(plans.result_csv(row), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{row.id}.csv"'})

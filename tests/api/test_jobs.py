@@ -10,12 +10,23 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api import jobs
-from api.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, JobContext, LeaseLost, Worker, enqueue
+from api.jobs import (
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    JobContext,
+    JobKind,
+    LeaseLost,
+    Worker,
+    enqueue,
+)
 from api.tables import AuditEvent, Job, Plan, Workspace, now
 from attribution.errors import InputError
 
 KIND = "test-echo"
+#: The kinds the workers of these tests run: only the test's own.
+KINDS: dict[str, JobKind] = {}
 
 
 @pytest.fixture
@@ -48,12 +59,10 @@ def handler() -> Iterator[dict[str, Any]]:
             workspace_id=context.workspace_id, key_id="worker", role="worker",
             action="echo", resource_type="job", resource_id=context.job_id)))
 
-    jobs.HANDLERS[KIND] = run
-    jobs.ON_FAILURE[KIND] = lambda session, target, reason: state["failed"].append(
-        (target, reason))
+    KINDS[KIND] = JobKind(KIND, run, lambda session, target, reason: state["failed"].append(
+        (target, reason)))
     yield state
-    jobs.HANDLERS.pop(KIND)
-    jobs.ON_FAILURE.pop(KIND)
+    KINDS.pop(KIND)
 
 
 def queue(services: Any, workspace_id: str, n: int = 1, max_attempts: int = 3) -> list[str]:
@@ -71,7 +80,7 @@ def job(services: Any, job_id: str) -> Job:
 
 
 def worker(services: Any, name: str = "w1") -> Worker:
-    return Worker(services.sessions, services.store, services.settings, name=name)
+    return Worker(services.sessions, services.store, services.settings, KINDS, name=name)
 
 
 def test_job_runs_once_and_records_its_timings(services, workspace_id, handler):
@@ -222,7 +231,7 @@ def test_heartbeat_renews_the_lease_of_a_long_job(services, workspace_id, handle
         release.wait(10)
         context.finish(lambda session: None)
 
-    jobs.HANDLERS[KIND] = slow
+    KINDS[KIND] = JobKind(KIND, slow, KINDS[KIND].on_failure)
     runner = threading.Thread(target=worker(services, "slow").run_one)
     runner.start()
     try:

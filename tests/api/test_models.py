@@ -18,9 +18,11 @@ from sqlalchemy import func, select
 from api.errors import Invalid
 from api.fingerprints import fingerprint
 from api.fits import create_fit
+from api.job_kinds import KINDS
 from api.jobs import FAILED, QUEUED, SUCCEEDED, Worker
 from api.tables import AuditEvent, Dataset, Job, ResponseFit
 from optimizer.data import MediaData
+from optimizer.requests import FitRequest
 from optimizer.response_model import ResponseModel
 from spendwise import __version__
 from tests.conftest import ROOT
@@ -91,7 +93,8 @@ def test_create_model_queues_a_fit_job(app, client, acme, datasets):
                                  "controls": None, "lift_tests": None}
     assert model["parameters"] == {"kpi": "conversions", "curve": "exponential", "max_lag": 8,
                                    "fourier_order": 2, "draws": 100, "tune": 100, "chains": 2,
-                                   "seed": 0, "holdout_weeks": 0, "value_per_conversion": 90.0}
+                                   "seed": 0, "holdout_weeks": 0, "value_per_conversion": 90.0,
+                                   "prior_width": 0.3, "attribution_prior": None}
     data = MediaData.from_files(FIXTURES / FILES["spend"], FIXTURES / FILES["outcomes"])
     assert model["fingerprint"] == fingerprint({"data": data.fingerprint,
                                                 "settings": model["parameters"]})
@@ -118,7 +121,8 @@ def test_service_fills_the_engines_default_settings(app, client, acme, datasets)
     with services.sessions.begin() as session:
         row = create_fit(session, services.store, workspace, "demo", datasets, {})
         defaults = ResponseModel().settings()
-        assert row.parameters == {k: defaults[k] for k in row.parameters}
+        assert row.parameters == FitRequest().canonical()
+        assert all(row.parameters[k] == v for k, v in defaults.items() if k in row.parameters)
         assert row.parameters["draws"] == defaults["draws"] and row.state == "queued"
         assert session.get(Job, row.job_id).target_id == row.id
         with pytest.raises(Invalid, match="unknown setting 'sampler'"):
@@ -188,22 +192,23 @@ def test_missing_or_extra_fields_are_field_errors(client, acme, datasets):
     ("lift_tests", "missing", "lift_tests: no dataset"),
 ])
 def test_dataset_references_are_checked(app, client, acme, datasets, field, swap, needle):
-    """A missing dataset or one of the wrong kind is 422 naming the field; nothing is written."""
+    """A missing dataset is 404 and one of the wrong kind 422, naming the field; nothing is
+    written."""
     body: dict[str, Any] = dict(datasets)
     body[field] = "ds_missing" if swap == "missing" else datasets[swap]
     response = client.post("/v1/models", json=body, headers=acme["owner"])
-    assert response.status_code == 422
+    assert response.status_code == (404 if swap == "missing" else 422)
     assert needle in response.json["detail"]
     assert response.json["errors"] == [{"loc": ["json", field], "msg": response.json["detail"]}]
     assert count(app, ResponseFit) == count(app, Job) == 0
 
 
 def test_another_workspaces_dataset_is_not_found(app, client, acme, rival, datasets):
-    """Naming a dataset of another workspace is the same 422 as naming a missing one."""
+    """Naming a dataset of another workspace is the same 404 as naming a missing one."""
     response = client.post("/v1/models", json={"spend": datasets["spend"],
                                                "outcomes": datasets["outcomes"]},
                            headers=rival["owner"])
-    assert response.status_code == 422
+    assert response.status_code == 404
     assert response.json["detail"] == f"spend: no dataset {datasets['spend']!r} in this workspace"
 
 
@@ -293,7 +298,7 @@ def test_fit_of_a_deleted_dataset_fails_the_model(app, client, acme, datasets):
     services = app.extensions["spendwise"]
     with services.sessions.begin() as session:
         session.delete(session.get(Dataset, datasets["outcomes"]))
-    assert Worker(services.sessions, services.store, services.settings).run_one()
+    assert Worker(services.sessions, services.store, services.settings, KINDS).run_one()
     model = client.get(f"/v1/models/{created['id']}", headers=acme["owner"]).json
     assert model["state"] == FAILED
     assert f"outcomes: no dataset {datasets['outcomes']!r}" in model["error"]
@@ -323,7 +328,7 @@ def test_fit_job_samples_then_curves_and_plans(app, client, acme, database):
     created = client.post("/v1/models", json=ids | {"settings": CHEAP},
                           headers=acme["buyer"]).json
     services = app.extensions["spendwise"]
-    assert Worker(services.sessions, services.store, services.settings).run_one()
+    assert Worker(services.sessions, services.store, services.settings, KINDS).run_one()
     model = client.get(f"/v1/models/{created['id']}", headers=acme["buyer"]).json
     assert model["state"] == SUCCEEDED, model
     assert model["diagnostics"]["status"] in ("converged", "not_converged")

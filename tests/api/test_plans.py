@@ -277,11 +277,12 @@ def test_infeasible_constraints_say_so(client, acme, models):
                                               "above its maximum 1,000")
 
 
-def test_unknown_and_foreign_models_are_field_errors(client, acme, rival, models):
-    """A model of no workspace or of another one is 422 on ``model``."""
-    for headers, model in ((acme["owner"], "rm_missing"), (rival["owner"], models["good"])):
+def test_unknown_and_foreign_models_are_not_found(client, acme, rival, models):
+    """A model of no workspace or of another one is 404 on ``model``, as in a URL."""
+    for headers, model in ((acme["owner"], "rm_missing"), (rival["owner"], models["good"]),
+                           (acme["owner"], "rm/../x")):
         response = post_plan(client, headers, model, budget=BUDGET)
-        assert response.status_code == 422
+        assert response.status_code == 404
         assert response.json["errors"][0]["loc"] == ["json", "model"]
         assert f"no model {model!r} in this workspace" in response.json["detail"]
 
