@@ -29,7 +29,7 @@ from api.limits import LimitedRequest, check_headers, check_text, read_json
 from api.schemas import RESOURCE_ID_PATTERN, Problem, inline_schema
 from api.settings import Settings
 from api.store import ArtifactStore
-from attribution import __version__
+from spendwise import __version__
 
 log = logging.getLogger("spendwise")
 #: What a resource id can look like; anything else is not found without a query.
