@@ -1,8 +1,9 @@
 """Datasets: read, validate, pseudonymise and store uploads (no HTTP here).
 
 An upload is checked by the engines' own readers, exactly as the command line
-reads a file (an upload is written to a temporary file named after its kind,
-``spend.csv``, ``touches.parquet``, ..., which the messages then name):
+reads a file, but from the bytes in memory: no upload is ever written to a
+temporary file. The readers are given the upload's name by kind and format
+(``spend.csv``, ``touches.parquet``, ...), which the messages name:
 
 ===============  ==================================================================
 kind             read and checked by
@@ -22,7 +23,13 @@ a response model brings them together (:meth:`optimizer.data.MediaData.from_fram
 The validated frame is normalised (engine column names, parsed dates, floats,
 stripped names; rows sorted) and stored as Parquet in the content-addressed
 artifact store. User ids of touches and conversions are replaced by their
-pseudonyms (:mod:`api.pseudonym`) before anything is stored. A dataset's
+pseudonyms (:mod:`api.pseudonym`) before anything is stored: they are read
+in memory by a DuckDB connection without a spill directory, and messages
+about these files name the row and the column but never quote a value or the
+header. The limits of :mod:`spendwise.reading` apply to every upload (1,000
+columns, 1 MiB per line, plain Parquet columns, one grammar for numbers). A
+failed upload leaves no row and no file, even when the database refuses the
+row itself. A dataset's
 ``fingerprint`` is the SHA-256 (hex) of the canonical CSV of the stored frame:
 header, ``,`` and ``\\n``, floats in shortest round-trip form, dates in ISO
 form. It depends on the data, not on the upload's format, row order or column
@@ -33,18 +40,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import re
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from api import artifacts
@@ -53,8 +57,7 @@ from api.pseudonym import pseudonymise
 from api.store import ArtifactStore
 from api.tables import Dataset, Workspace, new_id, now
 from attribution.duckdb_io import connect, load_table, open_table
-from attribution.errors import InputError as PathsInputError
-from attribution.journeys import build_journeys
+from attribution.journeys import journey_tables
 from attribution.paths import PathTable
 from optimizer.errors import InputError as MediaInputError
 from optimizer.tables import (
@@ -80,7 +83,8 @@ MEDIA_TYPES = {"text/csv": "csv", "application/vnd.apache.parquet": "parquet",
 #: DuckDB memory limit of the touch and conversion readers and the journey builder.
 MEMORY_LIMIT = "2GB"
 
-Reader = Callable[[Path, str], tuple[pd.DataFrame, dict[str, Any]]]
+#: A reader takes the upload's bytes, its name (``spend.csv``) and the pseudonym secret.
+Reader = Callable[[bytes, str, str], tuple[pd.DataFrame, dict[str, Any]]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,8 +108,12 @@ def _date_range(first: pd.Timestamp, last: pd.Timestamp) -> dict[str, str]:
     return {"first": iso(first), "last": iso(last)}
 
 
-def _paths(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    table = PathTable.read(path)
+def _paths(data: bytes, name: str, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    return _path_frame(PathTable.read(data, name=name))
+
+
+def _path_frame(table: PathTable) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The stored frame and the summary of a path table."""
     frame = table.to_frame()
     if table.touch_days is not None:  # shortest round-trip form, not to_frame's rounding
         days, bounds = table.touch_days.tolist(), table.offsets.tolist()
@@ -125,9 +133,10 @@ def _people(kind: str) -> Reader:
     optional = () if kind == "touches" else ("value",)
     last = "channel" if kind == "touches" else "value"
 
-    def read(path: Path, secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-        with connect(MEMORY_LIMIT, None, None) as con:
-            table = open_table(con, path, required, optional)
+    def read(data: bytes, name: str, secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+        # Raw ids: no spill directory, so they reach no file before they are pseudonymised.
+        with connect(MEMORY_LIMIT, None, None, spill=False) as con:
+            table = open_table(con, data, required, optional, name=name, quote_values=False)
             no_value = ", CAST(0 AS DOUBLE) AS value" if last not in table.columns else ""
             load_table(con, table, kind, no_value)
             frame = con.execute(f"SELECT user_id, ts AS timestamp, {last} FROM {kind}").df()
@@ -158,8 +167,8 @@ def _dated(grid: pd.DatetimeIndex, frequency: str) -> dict[str, Any]:
             "date_range": _date_range(grid[0], grid[-1])}
 
 
-def _spend(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    raw = read_table(path, "spend")
+def _spend(data: bytes, name: str, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raw = read_table(data, "spend", name=name)
     grid, frequency, channels, matrix = spend_matrix(raw)
     # Validated above; these are the engine's own parsers, giving the rows as read.
     cols = columns_of(raw, "spend", ("date", "channel", "spend"))
@@ -174,8 +183,8 @@ def _spend(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, summary
 
 
-def _outcomes(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    raw = read_table(path, "outcomes")
+def _outcomes(data: bytes, name: str, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raw = read_table(data, "outcomes", name=name)
     grid, frequency = _grid_of(raw, "outcomes")
     conversions, revenue = outcome_columns(raw, grid, frequency)
     frame = pd.DataFrame({"date": grid.to_numpy()})
@@ -187,16 +196,16 @@ def _outcomes(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, summary
 
 
-def _controls(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    raw = read_table(path, "controls")
+def _controls(data: bytes, name: str, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raw = read_table(data, "controls", name=name)
     grid, frequency = _grid_of(raw, "controls")
     controls = control_frame(raw, grid, frequency)
     frame = controls.reset_index(names="date")
     return frame, {"controls": [str(c) for c in controls.columns], **_dated(grid, frequency)}
 
 
-def _lift_tests(path: Path, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    raw = read_table(path, "lift_tests")
+def _lift_tests(data: bytes, name: str, _secret: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    raw = read_table(data, "lift_tests", name=name)
     cols = columns_of(raw, "lift_tests", LIFT_COLUMNS)
     # The channels are checked against spend when a model is fitted; here, against themselves.
     named = raw[cols["channel"]][~blank_cells(raw[cols["channel"]])]
@@ -214,51 +223,31 @@ READERS: dict[str, Reader] = {"paths": _paths, "touches": _people("touches"),
 assert tuple(READERS) == KINDS
 
 
-# -- temporary files and the engines' messages ----------------------------------------------
-
-#: The reasons DuckDB gives after the ``Original Line`` of a bad CSV line (no data in them).
-_CSV_REASONS = re.compile(r"Expected Number of Columns: \d+ Found: \d+|Value with unterminated "
-                          r"quote found\.|Invalid unicode \(byte sequence mismatch\) detected\.")
-
-
-def _withhold_lines(message: str) -> str:
-    """The message without the raw line or header DuckDB quotes (either may hold a user id)."""
-    message = re.sub(r"; columns found: .*", "; columns found: not shown, as a file without "
-                     "a header would show a user id here", message, flags=re.S)
-    head, found, tail = message.partition("Original Line: ")
-    if not found:
-        return message
-    reasons = "".join(f"; {r}" for r in dict.fromkeys(_CSV_REASONS.findall(tail)))
-    return f"{head}the line is not shown, as it may hold a user id{reasons}" + \
-        (")" if "(" in head else "")
-
-
-@contextmanager
-def _spooled(files: dict[str, bytes], *, personal: bool) -> Iterator[dict[str, Path]]:
-    """Write ``name -> bytes`` to a temporary folder for the engines' file readers.
-
-    Engine input errors are re-raised with the folder left out of the message,
-    so they name the file (``spend.csv``) rather than a server path; for
-    ``personal`` data, lines quoted by DuckDB are withheld as well.
-    """
-    with tempfile.TemporaryDirectory(prefix="spendwise-upload-") as folder:
-        paths = {name: Path(folder) / name for name in files}
-        for name, data in files.items():
-            paths[name].write_bytes(data)
-        try:
-            yield paths
-        except (PathsInputError, MediaInputError) as exc:
-            message = str(exc)
-            for prefix in {folder, os.path.realpath(folder)}:
-                message = message.replace(prefix + os.sep, "")
-            raise type(exc)(_withhold_lines(message) if personal else message) from None
-
-
 # -- preparing and storing ------------------------------------------------------------------
+
+
+def json_safe(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary, checked to be storable in a JSON column of either database.
+
+    Numbers must be finite (JSON has no infinity) and text must hold no NUL
+    (PostgreSQL's ``jsonb`` refuses it); the readers refuse both in the data, so
+    this is the last guard before the database.
+    """
+    try:
+        text = json.dumps(summary, allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        raise Invalid(f"summary: cannot be stored ({exc})",
+                      errors=[{"loc": ["body"], "msg": "the data's totals are not finite"}]
+                      ) from None
+    if "\\u0000" in text:
+        raise Invalid("summary: a name holds a NUL character", errors=[
+            {"loc": ["body"], "msg": "names must be printable text"}])
+    return summary
 
 
 def prepared(kind: str, frame: pd.DataFrame, summary: dict[str, Any]) -> Prepared:
     """Sort a normalised frame, then compute its Parquet bytes and fingerprint."""
+    summary = json_safe(summary)
     frame = frame.sort_values(list(frame.columns), kind="stable", ignore_index=True)
     canonical = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
     buffer = io.BytesIO()
@@ -303,13 +292,11 @@ def prepare(kind: str, data: bytes, media_type: str, secret: str) -> Prepared:
     if not data:
         raise Invalid("body: the upload is empty; send the CSV or Parquet file as the body",
                       errors=[{"loc": ["body"], "msg": "the upload is empty"}])
-    name = f"{kind}.{form}"
-    with _spooled({name: data}, personal=kind in PERSONAL) as paths:
-        try:
-            frame, summary = READERS[kind](paths[name], secret)
-        except pd.errors.OutOfBoundsDatetime as exc:  # outside the engines' own checks
-            raise MediaInputError(f"{kind}: a date is out of range ({exc}); dates must fall "
-                                  "between 1677-09-22 and 2262-04-11") from None
+    try:
+        frame, summary = READERS[kind](data, f"{kind}.{form}", secret)
+    except pd.errors.OutOfBoundsDatetime:  # outside the engines' own checks
+        raise MediaInputError(f"{kind}: a date is out of range; dates must fall between "
+                              "1677-09-22 and 2262-04-11") from None
     return prepared(kind, frame, summary)
 
 
@@ -319,13 +306,11 @@ def prepare_journeys(touches: bytes, conversions: bytes, lookback_days: float) -
     ``touches`` and ``conversions`` are the stored Parquet of those datasets (user ids
     already pseudonymised). The summary adds what the builder reports.
     """
-    files = {"touches.parquet": touches, "conversions.parquet": conversions}
-    with _spooled(files, personal=True) as paths:
-        output = paths["touches.parquet"].with_name("paths.parquet")
-        built = build_journeys(paths["touches.parquet"], paths["conversions.parquet"], output,
-                               lookback_days=lookback_days, memory_limit=MEMORY_LIMIT)
-        frame, summary = _paths(output, "")
-    facts = {k: v for k, v in built.to_dict().items() if k != "seconds"}
+    built = journey_tables(touches, conversions, lookback_days=lookback_days,
+                           memory_limit=MEMORY_LIMIT, quote_values=False,
+                           names=("touches.parquet", "conversions.parquet"))
+    frame, summary = _path_frame(PathTable.from_frame(built.paths))
+    facts = {k: v for k, v in built.summary.to_dict().items() if k != "seconds"}
     summary["journey_builder"] = {"lookback_days": lookback_days, **facts}
     return prepared("paths", frame, summary)
 
@@ -335,16 +320,39 @@ def add_dataset(session: Session, store: ArtifactStore, workspace_id: str, data:
     """Store the Parquet and add the dataset's row to ``session`` (not committed).
 
     The artifact stays locked (:func:`api.artifacts.put`) until the caller commits.
+    If the row cannot be stored, the transaction is rolled back and the file
+    removed (:func:`discard`); a value the database refuses is
+    :class:`~api.errors.Invalid`.
     """
     digest = artifacts.put(session, store, data.parquet)
-    row = Dataset(id=new_id("ds"), workspace_id=workspace_id, kind=data.kind, name=name,
-                  rows=len(data.frame), columns=[str(c) for c in data.frame.columns],
-                  summary=data.summary, fingerprint=data.fingerprint, artifact=digest,
-                  size_bytes=len(data.parquet), derived_from=list(derived_from),
-                  created_by=created_by, created_at=now())
-    session.add(row)
-    session.flush()
+    try:
+        row = Dataset(id=new_id("ds"), workspace_id=workspace_id, kind=data.kind, name=name,
+                      rows=len(data.frame), columns=[str(c) for c in data.frame.columns],
+                      summary=data.summary, fingerprint=data.fingerprint, artifact=digest,
+                      size_bytes=len(data.parquet), derived_from=list(derived_from),
+                      created_by=created_by, created_at=now())
+        session.add(row)
+        session.flush()
+    except DataError as exc:
+        discard(session, store, digest)
+        reason = (str(exc.orig).splitlines() or ["refused"])[0]
+        raise Invalid(f"the dataset cannot be stored: the database refused a value ({reason})",
+                      errors=[{"loc": ["body"], "msg": "the database refused a value"}]
+                      ) from None
+    except BaseException:
+        discard(session, store, digest)
+        raise
     return row
+
+
+def discard(session: Session, store: ArtifactStore, digest: str) -> None:
+    """Roll back the session and remove the artifact ``digest`` unless a row references it.
+
+    For a failed store: the row is gone with the rollback, so only another
+    dataset with the same bytes, already committed, keeps the file.
+    """
+    session.rollback()
+    artifacts.release(session, store, {digest})
 
 
 def store_upload(session: Session, store: ArtifactStore, workspace: Workspace, kind: str,

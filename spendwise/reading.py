@@ -129,7 +129,7 @@ def _too_wide(width: int) -> str:
 
 
 def _long_line(number: int) -> str:
-    return f"line {number:,} is longer than {MAX_LINE_BYTES:,} bytes, the limit per line"
+    return f"line {number} is longer than {MAX_LINE_BYTES:,} bytes, the limit per line"
 
 
 def _check_lines(data: bytes) -> None:
@@ -183,7 +183,7 @@ def csv_table(data: bytes, delimiter: str = ",") -> pa.Table:
                 with contextlib.suppress(pa.ArrowInvalid):
                     parse(False)
             number, expected, actual = invalid[0]
-            where = f"row {number - 1:,}" if number is not None else "a row"
+            where = f"row {number - 1}" if number is not None else "a row"
             raise ReadError(f"{where} has {actual} field{'s' * (actual != 1)}; the header has "
                             f"{expected}") from None
         raise ReadError(_arrow_reason(str(exc), names)) from None

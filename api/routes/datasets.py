@@ -32,6 +32,7 @@ from api.datasets import (
     add_dataset,
     dataset_dict,
     delete_rows,
+    discard,
     prepare,
     prepare_journeys,
     with_derived,
@@ -71,10 +72,9 @@ class ListQuery(Strict):
 
 
 class JourneysIn(Strict):
-    touches: str = Field(max_length=40, pattern=r"^[A-Za-z0-9_]+$",
-                         description="id of a touches dataset")
-    conversions: str = Field(max_length=40, pattern=r"^[A-Za-z0-9_]+$",
-                             description="id of a conversions dataset")
+    # Any text: an id of no dataset of this workspace is 404, as it is in a URL.
+    touches: str = Field(description="id of a touches dataset")
+    conversions: str = Field(description="id of a conversions dataset")
     name: str = Field(min_length=1, max_length=200, pattern=LABEL_PATTERN)
     lookback_days: int = Field(default=30, ge=1, le=3650,
                                description="a touch counts for a conversion up to this many "
@@ -103,20 +103,26 @@ class DatasetList(BaseModel):
 def owned_dataset(dataset_id: str) -> Dataset:
     """The caller's dataset ``dataset_id``, else 404 (also for ids of no possible dataset)."""
     if not ID_PATTERN.match(dataset_id):
-        raise NotFound(f"no dataset {dataset_id!r} in this workspace")
+        shown = dataset_id if len(dataset_id) <= 40 else dataset_id[:40] + "..."
+        raise NotFound(f"no dataset {shown!r} in this workspace")
     found: Dataset = owned(Dataset, dataset_id)
     return found
 
 
 def _store(session: Session, who: Principal, ready: Prepared, name: str, action: str,
            derived_from: list[str], parameters: dict[str, Any]) -> dict[str, Any]:
-    """Store a prepared dataset with its audit event and commit."""
+    """Store a prepared dataset with its audit event and commit; a failure leaves nothing."""
     assert who.workspace_id is not None
-    row = add_dataset(session, services().store, who.workspace_id, ready, name, who.key_id,
-                      derived_from)
-    record(session, who, action, "dataset", row.id, fingerprint=row.fingerprint,
-           parameters={"kind": row.kind, "name": row.name, "rows": row.rows, **parameters})
-    session.commit()
+    store = services().store
+    row = add_dataset(session, store, who.workspace_id, ready, name, who.key_id, derived_from)
+    digest = row.artifact
+    try:
+        record(session, who, action, "dataset", row.id, fingerprint=row.fingerprint,
+               parameters={"kind": row.kind, "name": row.name, "rows": row.rows, **parameters})
+        session.commit()
+    except BaseException:
+        discard(session, store, digest)
+        raise
     return dataset_dict(row)
 
 
