@@ -18,11 +18,11 @@ from flask import Response
 from api import html
 from api.app import auth, owned, principal, services
 from api.errors import Conflict, NotFound
+from api.jobs import SUCCEEDED
 from api.tables import Plan, Report, ResponseFit
 
 blueprint = APIBlueprint("pages", __name__, url_prefix="/v1", tag="pages")
 PAGE = FileSchema(type="string", format="binary")
-SUCCEEDED = "succeeded"
 #: Longest resource id (``api.tables`` ids are ``<prefix>_<32 hex>``, in 40 characters).
 MAX_ID = 40
 
