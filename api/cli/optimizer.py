@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from api.cli.common import Writer, defaults_of, request_of
 from optimizer.curves import CURVES
@@ -24,6 +25,7 @@ from optimizer.problem import OBJECTIVES
 from optimizer.report import FORMATS, render
 from optimizer.requests import FitRequest, ForecastRequest, PlanRequest
 from spendwise.export import to_csv
+from spendwise.reading import ReadError, parse_numbers, read_frame
 
 FIT = defaults_of(FitRequest)
 PLAN = defaults_of(PlanRequest)
@@ -253,30 +255,42 @@ def _read_json(path: Path) -> Any:
 
 
 def _open_frame(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file with lower-case, stripped column names."""
+    """A CSV or Parquet file (within the shared reading limits) with lower-case, stripped
+    column names."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    frame = (pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq")
-             else pd.read_csv(path))
+    try:
+        frame = read_frame(path)
+    except ReadError as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame
 
 
+def _amounts(frame: pd.DataFrame, column: str, path: Path, *, blank: bool = False
+             ) -> NDArray[np.float64]:
+    """A column of non-negative, finite amounts (blank cells as NaN when ``blank``)."""
+    values, empty, bad = parse_numbers(frame[column])
+    wrong = bad | (~empty & ~(np.isfinite(values) & (values >= 0)))
+    if not blank:
+        wrong |= empty
+    if wrong.any():
+        row = int(np.flatnonzero(wrong)[0]) + 1
+        raise InputError(f"{path}: row {row}: {column} must be a non-negative number")
+    return values
+
+
 def _read_frame(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     """A file with the required columns; the ones besides channel and week are
-    non-negative numbers."""
+    non-negative amounts."""
     frame = _open_frame(path)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing column '{missing[0]}'; columns found: "
                          f"{', '.join(frame.columns) or 'none'}")
     for column in (c for c in required if c not in ("channel", "week")):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = np.flatnonzero(values.isna() | (values < 0))
-        if len(bad):
-            raise InputError(f"{path}: row {bad[0] + 1}: {column} must be a non-negative "
-                             f"number, got {frame[column].iloc[bad[0]]!r}")
-        frame[column] = values.astype(float)
+        frame[column] = _amounts(frame, column, path)
+    frame["channel"] = frame["channel"].astype(str).str.strip()
     return frame
 
 
@@ -290,21 +304,11 @@ def _bounds(path: Path) -> dict[str, dict[str, float | None]]:
     frame = _open_frame(path)
     if "channel" not in frame.columns or not {"min", "max"} & set(frame.columns):
         raise InputError(f"{path}: expected columns channel, min, max")
-    bounds: dict[str, dict[str, float | None]] = {}
-    for row, record in enumerate(frame.to_dict("records"), start=1):
-        limits: dict[str, float | None] = {}
-        for side in ("min", "max"):
-            value = record.get(side)
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                limits[side] = None
-                continue
-            number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
-            if pd.isna(number) or number < 0:
-                raise InputError(f"{path}: row {row}: {side} must be a non-negative number, "
-                                 f"got {value!r}")
-            limits[side] = float(number)
-        bounds[str(record["channel"])] = limits
-    return bounds
+    sides = {side: _amounts(frame, side, path, blank=True)
+             for side in ("min", "max") if side in frame.columns}
+    return {str(channel).strip(): {side: None if np.isnan(values[row]) else float(values[row])
+                                   for side, values in sides.items()}
+            for row, channel in enumerate(frame["channel"])}
 
 
 def _allocation(path: Path) -> dict[str, Any]:
