@@ -247,7 +247,7 @@ def owned(model: type[Any], resource_id: str) -> Any:
     from api.errors import NotFound
 
     what = model.__tablename__[:-1].replace("_", " ")
-    if not RESOURCE_ID.match(resource_id):
+    if not RESOURCE_ID.fullmatch(resource_id):
         raise NotFound(f"no {what} {resource_id!r} in this workspace")
     row = db().get(model, resource_id)
     if row is None or row.workspace_id != principal().workspace_id:

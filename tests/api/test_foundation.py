@@ -129,6 +129,13 @@ def test_roles_table_matches_the_issue():
                 "dataset.delete"} & PERMISSIONS["auditor"]
 
 
+def test_only_owners_and_the_admin_manage_keys():
+    """Creating, listing and revoking keys belong to the owner role and the admin key alone."""
+    manage = {"key.create", "key.read", "key.revoke"}
+    assert manage <= PERMISSIONS["owner"] and manage <= PERMISSIONS["admin"]
+    assert not any(manage & PERMISSIONS[role] for role in ("buyer", "auditor", "finance"))
+
+
 def test_audit_trail_names_keys_by_id_and_is_per_workspace(client, acme, rival, admin):
     """Audit events carry the key id, never the key; a workspace sees only its own."""
     events = client.get("/v1/audit", headers=acme["auditor"]).json["events"]
