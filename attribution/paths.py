@@ -22,7 +22,13 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from attribution.errors import InputError
-from attribution.validation import COLUMN_ALIASES, DEFAULT_SEPARATOR, path_columns, read_table
+from attribution.validation import (
+    COLUMN_ALIASES,
+    DEFAULT_SEPARATOR,
+    check_channel_names,
+    path_columns,
+    read_table,
+)
 
 __all__ = ["COLUMN_ALIASES", "DEFAULT_SEPARATOR", "PathTable"]
 
@@ -117,11 +123,13 @@ class PathTable:
         (:func:`attribution.validation.path_columns`).
         """
         checked = path_columns(frame, separator=separator)
-        return cls.from_sequences(
+        table = cls.from_sequences(
             checked.paths, checked.conversions, checked.nulls, checked.value,
             touch_days=checked.touch_days, journey_ids=checked.journey_ids,
             separator=separator,
         )
+        check_channel_names(table.channels, frame, checked.path_column)
+        return table
 
     @classmethod
     def read(cls, source: str | Path | bytes | pd.DataFrame, *,

@@ -37,7 +37,7 @@ from spendwise.reading import (
 )
 
 __all__ = ["COLUMN_ALIASES", "CSV_SUFFIXES", "DEFAULT_SEPARATOR", "PARQUET_SUFFIXES",
-           "PathColumns", "path_columns", "read_table"]
+           "PathColumns", "check_channel_names", "path_columns", "read_table"]
 
 DEFAULT_SEPARATOR = " > "
 
@@ -50,6 +50,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "value": ("value", "total_conversion_value"),
 }
 _NUMBER = re.compile(NUMBER_PATTERN)
+_CONTROL = re.compile(CONTROL_PATTERN)
 #: Largest float: a column (or conversions plus nulls) must add up to less.
 LARGEST = float(np.finfo(np.float64).max)
 
@@ -165,6 +166,7 @@ class PathColumns:
     touch_days: list[list[float]] | None
     journey_ids: list[str] | None
     separator: str
+    path_column: str
 
 
 def path_columns(frame: pd.DataFrame, *, separator: str = DEFAULT_SEPARATOR) -> PathColumns:
@@ -175,7 +177,8 @@ def path_columns(frame: pd.DataFrame, *, separator: str = DEFAULT_SEPARATOR) -> 
     ``total_conversion_value``), optional ``touch_days`` (days from each touch
     to the journey's end, joined by the separator) and ``journey_id``. Counts
     and values are finite and non-negative, and so are their column totals.
-    Channel names hold no control characters. Rows without journeys are left out.
+    Rows without journeys are left out. Channel names are checked by
+    :func:`check_channel_names` once the distinct names are known.
     """
     if not separator:
         raise InputError("separator: must not be empty")
@@ -217,7 +220,6 @@ def path_columns(frame: pd.DataFrame, *, separator: str = DEFAULT_SEPARATOR) -> 
                 f"row {row + 1}: path {texts.iloc[row]!r} has an empty channel name at "
                 f"position {position} (separator {separator!r})"
             )
-    _check_names(texts)
     touch_days = None if days_col is None else _touch_days(frame[days_col], paths, separator)
 
     keep = (conversions + nulls) > 0
@@ -233,6 +235,7 @@ def path_columns(frame: pd.DataFrame, *, separator: str = DEFAULT_SEPARATOR) -> 
         touch_days=None if touch_days is None else [touch_days[i] for i in index],
         journey_ids=None if ids is None else [str(ids.iloc[i]) for i in index],
         separator=separator,
+        path_column=path_col,
     )
 
 
@@ -251,11 +254,18 @@ def _text_column(frame: pd.DataFrame, column: str) -> pd.Series:
     raise InputError(f"column '{column}' holds {kind} values; expected text")
 
 
-def _check_names(texts: pd.Series) -> None:
-    """Refuse channel names with control characters other than white space (NUL, ESC, ...)."""
-    odd = texts.astype("str").str.contains(CONTROL_PATTERN, regex=True)
-    fail_rows(odd.fillna(False).to_numpy(dtype=bool),
-              "path has a control character; channel names must be printable text")
+def check_channel_names(channels: Sequence[str], frame: pd.DataFrame, column: str) -> None:
+    """Refuse a channel name with a control character other than white space (NUL, ESC).
+
+    Only the distinct names are checked, so the cost does not grow with the rows; the
+    row of the first offending name is then looked up for the message.
+    """
+    odd = [name for name in channels if _CONTROL.search(name)]
+    if odd:
+        rows = frame[column].astype("str").str.contains(odd[0], regex=False)
+        row = int(np.flatnonzero(rows.fillna(False).to_numpy(dtype=bool))[0])
+        raise InputError(f"row {row + 1}: path has a control character; channel names must "
+                         "be printable text")
 
 
 def _touch_days(column: pd.Series, paths: Sequence[list[str]],
