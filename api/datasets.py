@@ -56,7 +56,7 @@ from api.errors import Invalid, UnsupportedMediaType
 from api.pseudonym import pseudonymise
 from api.store import ArtifactStore
 from api.tables import Dataset, Workspace, new_id, now
-from attribution.duckdb_io import connect, load_table, open_table
+from attribution.duckdb_io import check_names, connect, load_table, open_table
 from attribution.journeys import journey_tables
 from attribution.paths import PathTable
 from optimizer.errors import InputError as MediaInputError
@@ -139,6 +139,8 @@ def _people(kind: str) -> Reader:
             table = open_table(con, data, required, optional, name=name, quote_values=False)
             no_value = ", CAST(0 AS DOUBLE) AS value" if last not in table.columns else ""
             load_table(con, table, kind, no_value)
+            if kind == "touches":
+                check_names(con, table, "(SELECT DISTINCT channel FROM touches)")
             frame = con.execute(f"SELECT user_id, ts AS timestamp, {last} FROM {kind}").df()
         frame["user_id"] = pseudonymise(secret, frame["user_id"].astype(str))
         frame["timestamp"] = pd.to_datetime(frame["timestamp"]).astype("datetime64[us]")

@@ -66,8 +66,7 @@ COLUMN = {"user_id": "user_id", "timestamp": "ts", "channel": "channel", "value"
 #: SQL text of the problem of a bad row, per field.
 PROBLEMS = {
     "user_id": "'user_id is empty'",
-    "channel": "CASE WHEN {clean} IS NULL THEN 'channel is empty' "
-               "ELSE 'channel has a control character; names must be printable text' END",
+    "channel": "'channel is empty'",
     "timestamp": "CASE WHEN {text} IS NULL THEN 'timestamp is empty' "
                  "WHEN {clean} IS NULL THEN 'timestamp is not an ISO date/time' "
                  "WHEN NOT isfinite({clean}) THEN 'timestamp is not a finite date/time' "
@@ -317,15 +316,14 @@ def bad_value_sql(field: str, clean: str) -> str:
 
     DuckDB casts ``infinity`` and ``-infinity`` to timestamps, so a timestamp
     must be finite as well as present, and within the years 1 to 9999 of ISO
-    8601. A channel holds no control character other than white space.
+    8601. Channel names are checked apart, once per distinct name
+    (:func:`check_names`).
     """
     if field == "value":
         return f"coalesce(NOT isfinite({clean}) OR {clean} < 0, true)"
     if field == "timestamp":
         return (f"coalesce(NOT isfinite({clean}) OR {clean} < TIMESTAMP '0001-01-01' "
                 f"OR {clean} >= TIMESTAMP '10000-01-01', true)")
-    if field == "channel":
-        return f"coalesce(regexp_matches({clean}, {literal(CONTROL_PATTERN)}), true)"
     return f"{clean} IS NULL"
 
 
@@ -338,6 +336,21 @@ def fail_row(con: duckdb.DuckDBPyConnection, table: InputTable, field: str, coun
     shown = f" ({raw!r})" if table.quote_values and raw is not None and raw.strip() else ""
     more = f"; {count - 1} more rows have a bad {field}" if count > 1 else ""
     raise table.fail(f"row {row}: {message}{shown}{more}")
+
+
+def check_names(con: duckdb.DuckDBPyConnection, table: InputTable, names: str) -> None:
+    """Refuse a channel name with a control character other than white space (NUL, ESC).
+
+    ``names`` is a relation of the distinct names (column ``channel``), so the test
+    runs once per name rather than once per row; the first row holding an offending
+    name is looked up only to name it.
+    """
+    control = literal(CONTROL_PATTERN)
+    if fetch_one(con, f"SELECT count(*) FROM {names} WHERE regexp_matches(channel, {control})")[0]:
+        text = text_sql(table.columns["channel"])
+        row = first_row(con, table, f"regexp_matches({text}, {control})", "NULL")[0]
+        raise table.fail(f"row {row}: channel has a control character; names must be "
+                         "printable text")
 
 
 def first_row(

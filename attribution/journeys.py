@@ -32,6 +32,7 @@ from attribution.duckdb_io import (
     InputTable,
     Source,
     atomic_outputs,
+    check_names,
     connect,
     copy_options,
     fetch_one,
@@ -278,6 +279,7 @@ def _channels(con: duckdb.DuckDBPyConnection, table: InputTable, separator: str)
                 "FROM touches)")
     con.execute("CREATE TEMP TABLE channel_names AS SELECT list(channel ORDER BY code) AS names "
                 "FROM channels")
+    check_names(con, table, "channels")
     if fetch_one(con, f"SELECT count(*) FROM channels WHERE {_ambiguous('channel', separator)}")[0]:
         text = text_sql(table.columns["channel"])
         row, channel = first_row(con, table, _ambiguous(text, separator), text)

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from attribution.duckdb_io import connect, load_table, open_table
+from attribution.duckdb_io import check_names, connect, load_table, open_table
 from attribution.errors import InputError
 from attribution.journeys import build_journeys
 
@@ -169,10 +169,17 @@ def test_value_text_outside_the_number_grammar_is_refused(tmp_path: Path, cell: 
 
 
 def test_control_characters_in_channels_are_refused() -> None:
-    """A channel with a NUL is refused naming the row and the column."""
+    """A channel with a NUL is refused naming the row and the column, checked per name."""
     body = b"user_id,timestamp,channel\nu1,2024-01-01,search\nu2,2024-01-02,e\x00mail\n"
+    with connect("1GB", None, 1, spill=False) as con:
+        table = open_table(con, body, ("user_id", "timestamp", "channel"), name="touches.csv",
+                           quote_values=False)
+        load_table(con, table, "loaded")
+        with pytest.raises(InputError, match=r"^touches\.csv: row 2: channel has a control "):
+            check_names(con, table, "(SELECT DISTINCT channel FROM loaded)")
     with pytest.raises(InputError, match=r"^touches\.csv: row 2: channel has a control "):
-        load_source(body, "touches.csv", quote_values=False)
+        build_journeys(body, b"user_id,timestamp\nu1,2024-01-02\n", "unused.csv",
+                       names=("touches.csv", "conversions.csv"))
 
 
 def test_nested_parquet_columns_are_refused_by_name() -> None:
