@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from apiflask import APIFlask, HTTPTokenAuth
@@ -25,6 +26,8 @@ from werkzeug.exceptions import HTTPException
 from api.access import Principal, authenticate
 from api.database import make_engine, session_factory
 from api.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType, problem
+from api.job_kinds import KINDS
+from api.jobs import JobKind, Worker
 from api.limits import LimitedRequest, check_headers, check_text, read_json
 from api.schemas import RESOURCE_ID_PATTERN, Problem, inline_schema
 from api.settings import Settings
@@ -46,12 +49,18 @@ auth = HTTPTokenAuth(scheme="Bearer", description="An API key: `sw_k<id>_<secret
 
 @dataclass
 class Services:
-    """What the views share: settings, the engine, sessions and the artifact store."""
+    """What the views share: settings, the engine, sessions, the artifact store and the
+    kinds of job (:data:`api.job_kinds.KINDS`) a worker of this app runs."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     store: ArtifactStore
+    kinds: Mapping[str, JobKind] = field(default_factory=lambda: KINDS)
+
+    def worker(self, name: str | None = None) -> Worker:
+        """A job worker on this app's database and store."""
+        return Worker(self.sessions, self.store, self.settings, self.kinds, name=name)
 
 
 def services() -> Services:

@@ -24,7 +24,7 @@ from typing import Any
 from flask import Request
 
 from api.errors import BadRequest, ServiceError
-from api.schemas import control_character
+from spendwise.requests import control_character
 
 #: Deepest nesting of arrays and objects a JSON body may have (the top level is 1).
 MAX_DEPTH = 32

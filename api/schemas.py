@@ -5,7 +5,6 @@ Shared pieces live here; each resource's own schemas sit in its route module.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -22,6 +21,8 @@ from pydantic import (
 
 from api.access import ROLES
 from api.errors import Invalid
+from api.jobs import JobState
+from spendwise.requests import Label
 
 M = TypeVar("M", bound=BaseModel)
 Role = Literal["owner", "buyer", "auditor", "finance"]
@@ -31,27 +32,6 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 RESOURCE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 #: The largest integer both databases store (SQLite's INTEGER, PostgreSQL's BIGINT).
 INT64_MAX = 2**63 - 1
-#: Control characters (Unicode category Cc, tab and newline included) and lone
-#: surrogates, which cannot be encoded: PostgreSQL refuses NUL in text, and none
-#: of them belongs in a name, a label, an id or a query parameter.
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-#: :data:`CONTROL` as the OpenAPI document states it (JSON Schema regex).
-PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
-
-
-def control_character(text: str) -> str | None:
-    """The first control character of ``text`` as ``U+XXXX``, or ``None`` if it has none."""
-    found = CONTROL.search(text)
-    return f"U+{ord(found.group()):04X}" if found else None
-
-
-def _printable(text: str) -> str:
-    found = control_character(text)
-    if found is not None:
-        raise ValueError(f"must not contain control characters (found {found})")
-    return text
-
-
 def _utc(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
@@ -59,15 +39,14 @@ def _utc(moment: datetime) -> datetime:
         raise ValueError("must be a date and time between years 1 and 9999 in UTC") from None
 
 
-#: Free text that a person chose: a key's label, a dataset's name. Printable only;
-#: give each use its bounds, e.g. ``label: Label = Field(default="", max_length=128)``.
-Label = Annotated[str, Field(json_schema_extra={"pattern": PRINTABLE_PATTERN}),
-                  AfterValidator(_printable)]
 #: A workspace name: lower-case letters, digits, ``-`` and ``_``.
 Name = Annotated[str, Field(pattern=NAME_PATTERN,
                             description="lower-case letters, digits, - and _")]
 #: The id of a resource, as in its URL.
 ResourceId = Annotated[str, Field(pattern=RESOURCE_ID_PATTERN, description="a resource id")]
+#: The id of a resource named in a request body: any printable text, so that an id of no
+#: resource of the caller's workspace is 404 whatever it looks like, as it is in a URL.
+Reference = Annotated[Label, Field(min_length=1, max_length=64)]
 #: A timezone-aware moment, normalised to UTC.
 Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
 #: Page size of a list.
@@ -223,7 +202,7 @@ class JobOut(BaseModel):
     id: str
     kind: str
     target_id: str
-    state: Literal["queued", "running", "succeeded", "failed"]
+    state: JobState
     progress: float
     attempts: int
     max_attempts: int

@@ -26,8 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Self
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -39,20 +39,35 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-#: Control characters (NUL, tabs, line breaks, escapes, DEL and the C1 range).
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Control characters (Unicode category Cc: NUL, tabs, line breaks, escapes, DEL and the
+#: C1 range) and lone surrogates, which cannot be encoded. PostgreSQL refuses NUL in text,
+#: and none of them belongs in a name, a label, an id or a query parameter.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: :data:`CONTROL` as an OpenAPI document states it (JSON Schema regex).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+
+def control_character(text: str) -> str | None:
+    """The first control character of ``text`` as ``U+XXXX``, or ``None`` if it has none."""
+    found = CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def printable(text: str) -> str:
     """``text`` if it holds no control character; names, labels and ids must not."""
-    if CONTROL.search(text):
+    found = control_character(text)
+    if found is not None:
         raise PydanticCustomError("control_character", "must not contain control characters "
-                                  "(NUL, tabs, line breaks)")
+                                  "(found {found})", {"found": found})
     return text
 
 
+#: Free text that a person chose (a key's label, a dataset's name): printable only. Give
+#: each use its bounds, e.g. ``label: Label = Field(default="", max_length=128)``.
+Label = Annotated[str, Field(json_schema_extra={"pattern": PRINTABLE_PATTERN}),
+                  AfterValidator(printable)]
 #: A channel name as users write it: any printable text, ``微信朋友圈`` included.
-Channel = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(printable)]
+Channel = Annotated[Label, Field(min_length=1, max_length=200)]
 
 
 def canonical_json(value: Any) -> str:
@@ -105,19 +120,40 @@ class Request(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _name_unknown(cls, data: Any, handler: Any) -> Any:
-        """Unknown fields are errors that list the known ones."""
+    def _clear_errors(cls, data: Any, handler: Any) -> Any:
+        """Errors in the words of the request: unknown fields list the known ones, and a
+        field that takes a number or a mapping reports only the form it was given."""
         try:
             return handler(data)
         except ValidationError as exc:
             allowed = ", ".join(cls.model_fields)
-            raise ValidationError.from_exception_data(exc.title, [
-                InitErrorDetails(type=PydanticCustomError(
+            details = []
+            for e in exc.errors():
+                loc = cls._without_branch(e["loc"], data)
+                if loc is None:
+                    continue
+                kind = PydanticCustomError(
                     "unknown_field", f"unknown setting {str(e['loc'][-1])[:40]!r}: extra "
-                    f"inputs are not permitted; allowed settings: {allowed}")
-                    if e["type"] == "extra_forbidden" else
-                    PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"])
-                for e in exc.errors()]) from None
+                    f"inputs are not permitted; allowed settings: {allowed}") \
+                    if e["type"] == "extra_forbidden" else \
+                    PydanticCustomError(e["type"], e["msg"])
+                details.append(InitErrorDetails(type=kind, loc=loc, input=e["input"]))
+            raise ValidationError.from_exception_data(exc.title, details) from None
+
+    @classmethod
+    def _without_branch(cls, loc: tuple[Any, ...], data: Any) -> tuple[Any, ...] | None:
+        """``loc`` without the union member pydantic names after a field that takes
+        several forms; ``None`` for an error of a form other than the one given."""
+        if len(loc) < 2 or loc[0] not in cls.model_fields or not isinstance(loc[1], str):
+            return loc
+        members = [a for a in get_args(cls.model_fields[loc[0]].annotation)
+                   if a is not type(None)]
+        if len(members) < 2:
+            return loc
+        given = data.get(loc[0]) if isinstance(data, Mapping) else None
+        if isinstance(given, Mapping) != loc[1].startswith("dict"):
+            return None
+        return (loc[0], *loc[2:])
 
     @classmethod
     def build(cls, **fields: Any) -> Self:

@@ -24,10 +24,13 @@ R = TypeVar("R", bound=Request)
 def option_name(field: str, options: Mapping[str, str]) -> str:
     """The option that sets ``field`` (a dotted path): from ``options``, else
     ``--`` and the last part with ``-`` for ``_``."""
-    if field in options:
-        return options[field]
-    last = field.split(".")[0] if field.split(".")[-1].isdigit() else field.split(".")[-1]
-    return "--" + last.replace("_", "-")
+    parts = field.split(".")
+    while len(parts) > 1 and parts[-1].isdigit():  # an item of a list option
+        parts.pop()
+    named = ".".join(parts)
+    if named in options:
+        return options[named]
+    return "--" + parts[-1].replace("_", "-")
 
 
 def request_of(cls: type[R], fields: Mapping[str, Any],
@@ -36,8 +39,13 @@ def request_of(cls: type[R], fields: Mapping[str, Any],
     try:
         return cls.build(**{k: v for k, v in fields.items() if v is not None})
     except FieldProblem as exc:
-        named = [(option_name(field, options or {}), sentence)
-                 for field, sentence in exc.problems]
+        named = []
+        for field, sentence in exc.problems:
+            if not field:  # a rule across fields, whose sentence starts with the field
+                field, _, rest = sentence.partition(": ")
+                sentence = rest if field in cls.model_fields else sentence
+                field = field if field in cls.model_fields else ""
+            named.append((option_name(field, options or {}) if field else "", sentence))
         raise type(exc)(named) from None
 
 

@@ -9,27 +9,25 @@ curves of ``spendwise curves`` as JSON or CSV once the model is fitted.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from apiflask import APIBlueprint
 from flask import Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api import fits
 from api.app import auth, db, owned, principal, services
 from api.audit import record
 from api.jobs import FAILED, JobState
-from api.schemas import Strict
+from api.schemas import PageQuery, Reference, Strict
 from api.tables import Job, ResponseFit
 from optimizer.requests import FitRequest
 from spendwise.export import to_csv
-from spendwise.requests import printable
 
 blueprint = APIBlueprint("models", __name__, url_prefix="/v1", tag="models")
 
 
-ResourceId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(printable)]
 #: The CSV form of a 200 response, for ``@blueprint.doc(responses=...)``.
 CSV = {"description": "CSV, formula-like cells neutralised",
        "content": {"text/csv": {"schema": {"type": "string"}}}}
@@ -43,10 +41,10 @@ class Body(Strict):
 
 
 class ModelIn(Body):
-    spend: ResourceId = Field(description="id of a spend dataset")
-    outcomes: ResourceId = Field(description="id of an outcomes dataset")
-    controls: ResourceId | None = Field(default=None, description="id of a controls dataset")
-    lift_tests: ResourceId | None = Field(default=None,
+    spend: Reference = Field(description="id of a spend dataset")
+    outcomes: Reference = Field(description="id of an outcomes dataset")
+    controls: Reference | None = Field(default=None, description="id of a controls dataset")
+    lift_tests: Reference | None = Field(default=None,
                                           description="id of a lift_tests dataset")
     settings: FitRequest = Field(default_factory=FitRequest, description="settings of the "
                                  "response model; the defaults are the engine's")
@@ -79,11 +77,6 @@ class ModelOut(BaseModel):
 class ModelList(BaseModel):
     models: list[ModelOut]
     next_offset: int | None = Field(description="pass as `offset` for the next page")
-
-
-class Page(Strict):
-    limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0, le=1_000_000_000)
 
 
 class CurvesQuery(Strict):
@@ -137,6 +130,7 @@ def _job(row: ResponseFit) -> Job | None:
 @blueprint.input(ModelIn, arg_name="body")
 @blueprint.output(ModelOut, status_code=202)
 @blueprint.doc(responses={403: "the role may not create models",
+                          404: "no such dataset in this workspace",
                           422: "invalid settings, datasets or data"})
 def create_model(body: ModelIn) -> dict[str, Any]:
     """Validate the datasets and settings, then queue a fit (a job of kind ``fit``)."""
@@ -156,10 +150,10 @@ def create_model(body: ModelIn) -> dict[str, Any]:
 
 @blueprint.get("/models")
 @blueprint.auth_required(auth)
-@blueprint.input(Page, location="query", arg_name="page")
+@blueprint.input(PageQuery, location="query", arg_name="page")
 @blueprint.output(ModelList)
 @blueprint.doc(responses={403: "the role may not read models"})
-def list_models(page: Page) -> dict[str, Any]:
+def list_models(page: PageQuery) -> dict[str, Any]:
     """The workspace's models, newest first."""
     who = principal()
     who.require("model.read")

@@ -26,8 +26,8 @@ from api.app import auth, db, owned, principal, services
 from api.audit import record
 from api.errors import Conflict
 from api.jobs import FAILED, SUCCEEDED, JobState
-from api.routes.models import CSV, ResourceId, Responses
-from api.schemas import Strict
+from api.routes.models import CSV, Responses
+from api.schemas import PageQuery, Reference
 from api.tables import Job, Plan
 from optimizer.requests import ForecastRequest, PlanRequest
 
@@ -38,13 +38,13 @@ blueprint = APIBlueprint("plans", __name__, url_prefix="/v1", tag="plans")
 class PlanIn(PlanRequest):
     """A plan request on a fitted model (the fields of ``spendwise plan``)."""
 
-    model: ResourceId = Field(description="id of a fitted model")
+    model: Reference = Field(description="id of a fitted model")
 
 
 class ForecastIn(ForecastRequest):
     """A forecast request on a fitted model."""
 
-    model: ResourceId = Field(description="id of a fitted model")
+    model: Reference = Field(description="id of a fitted model")
 
 
 def request_of(body: PlanIn | ForecastIn) -> PlanRequest | ForecastRequest:
@@ -92,11 +92,11 @@ class PlanList(BaseModel):
     next_offset: int | None = Field(description="pass as `offset` for the next page")
 
 
-class PlanQuery(Strict):
+class PlanQuery(PageQuery):
+    """The query of the list of plans and forecasts: by kind and by model."""
+
     kind: Literal["plan", "forecast"] | None = None
-    model: str | None = Field(default=None, max_length=64)
-    limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0, le=1_000_000_000)
+    model: Reference | None = None
 
 
 def plan_dict(row: Plan) -> dict[str, Any]:

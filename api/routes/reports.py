@@ -25,7 +25,7 @@ from api.app import auth, db, owned, principal, services
 from api.audit import record
 from api.errors import Conflict, Invalid, NotFound
 from api.jobs import JobState
-from api.schemas import Strict
+from api.schemas import PageQuery, Reference
 from api.tables import Dataset, Job, Report
 from attribution.requests import AttributionRequest
 from spendwise import __version__
@@ -38,7 +38,7 @@ ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 class ReportIn(AttributionRequest):
     """The models and settings of ``spendwise attribute`` on a ``paths`` dataset."""
 
-    dataset: str = Field(min_length=1, max_length=64, description="id of a `paths` dataset")
+    dataset: Reference = Field(description="id of a `paths` dataset")
 
 
 class ReportSummary(BaseModel):
@@ -66,9 +66,8 @@ class ReportList(BaseModel):
     reports: list[ReportSummary]
 
 
-class ReportQuery(Strict):
-    limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0, le=1_000_000_000)
+class ReportQuery(PageQuery):
+    """The query of the list of reports."""
 
 
 def report_dict(row: Report, *, models: bool = True) -> dict[str, Any]:

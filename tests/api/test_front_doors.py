@@ -58,12 +58,12 @@ PLANS: list[tuple[list[str], dict[str, Any], str]] = [
     (["--budget", "1000", "--max-change", "-0.5"], {"max_change": -0.5},
      "Input should be greater than or equal to 0"),
     (["--budget", "1000", "--lock", "tab\there"], {"locked": ["tab\there"]},
-     "must not contain control characters (NUL, tabs, line breaks)"),
-    ([], {"budget": None}, "budget: required for the conversions objective"),
+     "must not contain control characters (found U+0009)"),
+    ([], {"budget": None}, "required for the conversions objective"),
     (["--budget", "1000", "--target", "5"], {"target": 5},
-     "target: required by min_spend and only used by it"),
+     "required by min_spend and only used by it"),
     (["--budget", "1000", "--objective", "profit", "--budget-mode", "equal"],
-     {"objective": "profit", "budget_mode": "equal"}, "budget_mode: the budget of profit is a cap"),
+     {"objective": "profit", "budget_mode": "equal"}, "the budget of profit is a cap"),
 ]
 
 
@@ -103,6 +103,8 @@ def test_plan_requests_fail_alike(client, acme, capsys, tmp_path: Path, argv, bo
     any model is read."""
     printed = cli_sentence(["plan", tmp_path / "absent.nc", *argv], capsys)
     assert sentence in printed, printed
+    if argv and printed.startswith("--"):  # the option the user typed is named
+        assert printed.split(":")[0] in argv, printed
     response = client.post("/v1/plans", json={"model": "rm_any", "budget": 1000.0, **body},
                            headers=acme["owner"])
     assert any(sentence in message for message in http_sentences(response))

@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from api.errors import Invalid
 from api.fingerprints import fingerprint
 from api.fits import create_fit
-from api.job_kinds import KINDS
-from api.jobs import FAILED, QUEUED, SUCCEEDED, Worker
+from api.jobs import FAILED, QUEUED, SUCCEEDED
 from api.tables import AuditEvent, Dataset, Job, ResponseFit
 from optimizer.data import MediaData
 from optimizer.requests import FitRequest
@@ -298,7 +297,7 @@ def test_fit_of_a_deleted_dataset_fails_the_model(app, client, acme, datasets):
     services = app.extensions["spendwise"]
     with services.sessions.begin() as session:
         session.delete(session.get(Dataset, datasets["outcomes"]))
-    assert Worker(services.sessions, services.store, services.settings, KINDS).run_one()
+    assert services.worker().run_one()
     model = client.get(f"/v1/models/{created['id']}", headers=acme["owner"]).json
     assert model["state"] == FAILED
     assert f"outcomes: no dataset {datasets['outcomes']!r}" in model["error"]
@@ -328,7 +327,7 @@ def test_fit_job_samples_then_curves_and_plans(app, client, acme, database):
     created = client.post("/v1/models", json=ids | {"settings": CHEAP},
                           headers=acme["buyer"]).json
     services = app.extensions["spendwise"]
-    assert Worker(services.sessions, services.store, services.settings, KINDS).run_one()
+    assert services.worker().run_one()
     model = client.get(f"/v1/models/{created['id']}", headers=acme["buyer"]).json
     assert model["state"] == SUCCEEDED, model
     assert model["diagnostics"]["status"] in ("converged", "not_converged")

@@ -37,8 +37,8 @@ from optimizer.data import MediaData
 from optimizer.forecast import compare, forecast
 from optimizer.response_model import ResponseModel
 from spendwise.charts import CHART_LOCK
+from tests.api.cli.test_optimizer import hand_posterior
 from tests.conftest import ROOT
-from tests.optimizer.test_cli import hand_posterior
 
 HOSTILE = "<script>alert(1)</script>"
 MATHTEXT = r"tv $\bad$ & co"

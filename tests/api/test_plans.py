@@ -25,9 +25,9 @@ from optimizer.posterior import ResponseDraws
 from optimizer.response_model import ResponseModel
 from optimizer.response_summary import response_curves
 from spendwise import __version__
+from tests.api.cli.test_optimizer import hand_posterior
 from tests.api.test_models import count, fixture_frame, media_datasets, workspace_of
 from tests.api.test_reports import run_job
-from tests.optimizer.test_cli import hand_posterior
 
 SETTINGS = {"kpi": "conversions", "value_per_conversion": 90.0}
 BUDGET = 600_000.0

@@ -14,8 +14,6 @@ from sqlalchemy import func, select
 
 from api import fingerprints, reports
 from api.cli import main as spendwise
-from api.job_kinds import KINDS
-from api.jobs import Worker
 from api.store import ArtifactStore
 from api.tables import AuditEvent, Dataset, Job, Report
 from attribution.errors import InputError
@@ -58,7 +56,7 @@ def add_paths(client: Any, headers: dict[str, str], source: Path | PathTable,
 def run_job(client: Any) -> bool:
     """Run one queued job synchronously, as a worker would."""
     services = client.application.extensions["spendwise"]
-    return Worker(services.sessions, services.store, services.settings, KINDS).run_one()
+    return services.worker().run_one()
 
 
 def count(client: Any, table: Any, *where: Any) -> int:

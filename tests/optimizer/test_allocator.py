@@ -362,7 +362,8 @@ def test_bad_settings_are_named(posterior, setting, value, message):
     ("conversions", {"budget": 1e5, "bounds": {"radio": (0, 1)}}, "bounds: unknown channel"),
     ("conversions", {"budget": 1e5, "locked": ["radio"]}, "locked: unknown channel 'radio'"),
     ("conversions", {"budget": -1.0}, "budget: Input should be greater than 0"),
-    ("conversions", {"budget": 1e5, "romi_floor": -2.0}, "romi_floor: Input should be greater than -1"),
+    ("conversions", {"budget": 1e5, "romi_floor": -2.0},
+     "romi_floor: Input should be greater than -1"),
 ])
 def test_bad_requests_are_named(posterior, objective, kwargs, message):
     """Missing or contradictory solve arguments raise ParameterError naming them."""
