@@ -57,8 +57,9 @@ from api.pseudonym import pseudonymise
 from api.store import ArtifactStore
 from api.tables import Dataset, Workspace, new_id, now
 from attribution.duckdb_io import check_names, connect, load_table, open_table
-from attribution.journeys import journey_tables
+from attribution.journeys import MEMORY_LIMIT, journey_tables
 from attribution.paths import PathTable
+from attribution.requests import JourneyRequest
 from optimizer.errors import InputError as MediaInputError
 from optimizer.tables import (
     LIFT_COLUMNS,
@@ -80,8 +81,6 @@ PERSONAL = ("touches", "conversions")
 #: Accepted media types and the file format each one means.
 MEDIA_TYPES = {"text/csv": "csv", "application/vnd.apache.parquet": "parquet",
                "application/octet-stream": "parquet"}
-#: DuckDB memory limit of the touch and conversion readers and the journey builder.
-MEMORY_LIMIT = "2GB"
 
 #: A reader takes the upload's bytes, its name (``spend.csv``) and the pseudonym secret.
 Reader = Callable[[bytes, str, str], tuple[pd.DataFrame, dict[str, Any]]]
@@ -302,18 +301,19 @@ def prepare(kind: str, data: bytes, media_type: str, secret: str) -> Prepared:
     return prepared(kind, frame, summary)
 
 
-def prepare_journeys(touches: bytes, conversions: bytes, lookback_days: float) -> Prepared:
+def prepare_journeys(touches: bytes, conversions: bytes, request: JourneyRequest) -> Prepared:
     """Aggregated paths built by the journey builder from stored touches and conversions.
 
     ``touches`` and ``conversions`` are the stored Parquet of those datasets (user ids
     already pseudonymised). The summary adds what the builder reports.
     """
-    built = journey_tables(touches, conversions, lookback_days=lookback_days,
-                           memory_limit=MEMORY_LIMIT, quote_values=False,
+    built = journey_tables(touches, conversions, lookback_days=request.lookback_days,
+                           separator=request.separator, memory_limit=MEMORY_LIMIT,
+                           quote_values=False,
                            names=("touches.parquet", "conversions.parquet"))
     frame, summary = _path_frame(PathTable.from_frame(built.paths))
     facts = {k: v for k, v in built.summary.to_dict().items() if k != "seconds"}
-    summary["journey_builder"] = {"lookback_days": lookback_days, **facts}
+    summary["journey_builder"] = {**request.canonical(), **facts}
     return prepared("paths", frame, summary)
 
 

@@ -76,7 +76,7 @@ def dataset_rows(session: Session, workspace_id: str,
             continue
         row = session.get(Dataset, dataset_id)
         if row is None or row.workspace_id != workspace_id:
-            message = f"{field}: no dataset {dataset_id!r} in this workspace"
+            message = f"{field}: no dataset {dataset_id[:40]!r} in this workspace"
             raise NotFound(message, errors=[{"loc": ["json", field], "msg": message}])
         if row.kind != field:
             raise _field_error(field, f"{field}: dataset {dataset_id!r} holds {row.kind}, not "
@@ -273,7 +273,7 @@ def model_of(session: Session, workspace_id: str, model_id: str) -> ResponseFit:
     id (a model of another workspace is reported exactly like a missing one)."""
     row = session.get(ResponseFit, model_id)
     if row is None or row.workspace_id != workspace_id:
-        message = f"model: no model {model_id!r} in this workspace"
+        message = f"model: no model {model_id[:40]!r} in this workspace"
         raise NotFound(message, errors=[{"loc": ["json", "model"], "msg": message}])
     return row
 

@@ -46,7 +46,7 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN,
 ResourceId = Annotated[str, Field(pattern=RESOURCE_ID_PATTERN, description="a resource id")]
 #: The id of a resource named in a request body: any printable text, so that an id of no
 #: resource of the caller's workspace is 404 whatever it looks like, as it is in a URL.
-Reference = Annotated[Label, Field(min_length=1, max_length=64)]
+Reference = Annotated[Label, Field(min_length=1, max_length=1000)]
 #: A timezone-aware moment, normalised to UTC.
 Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
 #: Page size of a list.

@@ -71,6 +71,10 @@ def start_workers(settings: Settings, count: int) -> list[Any]:
     return processes
 
 
+#: Most bytes of request headers the WSGI server reads before refusing a request itself.
+WSGI_HEADER_BYTES = 1 << 20
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, threads: int = 8,
           demo: bool = True, say: Callable[[str], None] | None = None) -> None:
     """Prepare the database, start the workers and serve until interrupted."""
@@ -96,8 +100,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, threads
     say(f"API: {base}/v1/health, documentation {base}/v1/docs, OpenAPI "
         f"{base}/v1/openapi.json")
     try:
+        # Headers up to 1 MiB reach the app, which answers anything over its own 16 KB limit
+        # with a problem+json 431; past 1 MiB waitress refuses them itself, in plain text.
         waitress.serve(app, host=host, port=port, threads=threads, ident="spendwise",
-                       _quiet=True)
+                       max_request_header_size=WSGI_HEADER_BYTES, _quiet=True)
     finally:
         for process in workers:
             process.terminate()

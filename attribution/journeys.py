@@ -44,9 +44,12 @@ from attribution.duckdb_io import (
     write_query,
 )
 from attribution.errors import InputError
-from attribution.paths import DEFAULT_SEPARATOR
+from attribution.requests import JourneyRequest
 
-DEFAULT_LOOKBACK_DAYS = 30.0
+DEFAULT_LOOKBACK_DAYS: float = JourneyRequest.model_fields["lookback_days"].default
+DEFAULT_SEPARATOR: str = JourneyRequest.model_fields["separator"].default
+#: DuckDB's memory limit unless the caller gives one; past it, DuckDB spills to disk.
+MEMORY_LIMIT = "2GB"
 _US_PER_DAY = 86_400_000_000
 
 
@@ -75,7 +78,7 @@ def build_journeys(
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     journeys_output: str | Path | None = None,
     separator: str = DEFAULT_SEPARATOR,
-    memory_limit: str = "2GB",
+    memory_limit: str = MEMORY_LIMIT,
     temp_directory: str | Path | None = None,
     threads: int | None = None,
     names: Sequence[str | None] = (None, None),
@@ -152,7 +155,7 @@ def journey_tables(
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     with_journeys: bool = False,
     separator: str = DEFAULT_SEPARATOR,
-    memory_limit: str = "2GB",
+    memory_limit: str = MEMORY_LIMIT,
     temp_directory: str | Path | None = None,
     threads: int | None = None,
     names: Sequence[str | None] = (None, None),

@@ -24,7 +24,7 @@ from attribution.markov import MAX_ORDER
 from attribution.models import MODELS, make_model, model_class
 from attribution.paths import DEFAULT_SEPARATOR
 from attribution.shapley import VALUE_FUNCTIONS
-from spendwise.requests import Request
+from spendwise.requests import Label, Request
 
 ModelName = Literal["first_touch", "last_touch", "linear", "position_based", "time_decay",
                     "markov", "shapley"]
@@ -141,10 +141,7 @@ class JourneyRequest(Request):
 
     error = RequestError
 
-    lookback_days: Number = Field(default=30.0, gt=0, le=3650, description="look-back window "
-                                  "before a conversion, in days")
-    separator: str = Field(default=DEFAULT_SEPARATOR, min_length=1, max_length=16,
-                           pattern=r"^[^\x00-\x1f\x7f]+$",
-                           description="channel separator in the written paths")
-    memory_limit: str = Field(default="2GB", pattern=r"^[0-9]{1,6}(\.[0-9]+)?\s?[KMGT]i?B$",
-                              description="DuckDB memory limit, e.g. 2GB")
+    lookback_days: Number = Field(default=30.0, gt=0, le=3650, description="a touch counts "
+                                  "for a conversion up to this many days before it")
+    separator: Annotated[Label, Field(min_length=1, max_length=16)] = Field(
+        default=DEFAULT_SEPARATOR, description="channel separator in the written paths")

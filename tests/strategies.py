@@ -134,5 +134,4 @@ def journey_requests(draw: st.DrawFn) -> dict[str, Any]:
     return draw(st.fixed_dictionaries({}, optional={
         "lookback_days": st.floats(1e-3, 3650),
         "separator": st.sampled_from([" > ", ">", "|", " → "]),
-        "memory_limit": st.sampled_from(["2GB", "512MB", "1.5 GiB"]),
     }))

@@ -8,6 +8,7 @@ so a failed run leaves no partial file.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pandas as pd
 from api.cli.common import Writer, defaults_of, request_of
 from attribution.bootstrap import METHODS
 from attribution.errors import ParameterError
-from attribution.journeys import build_journeys
+from attribution.journeys import MEMORY_LIMIT, build_journeys
 from attribution.markov import MAX_ORDER, Markov
 from attribution.models import MODELS
 from attribution.paths import DEFAULT_SEPARATOR, PathTable
@@ -50,8 +51,8 @@ def register(commands: Any) -> None:
     paths.add_argument("--journeys", type=Path, help="also write one row per journey here")
     paths.add_argument("--separator", help="channel separator in paths (default "
                        f"{JOURNEYS['separator']!r})")
-    paths.add_argument("--memory-limit", help="DuckDB memory limit (default "
-                       f"{JOURNEYS['memory_limit']})")
+    paths.add_argument("--memory-limit", type=memory_limit, default=MEMORY_LIMIT,
+                       help=f"DuckDB memory limit (default {MEMORY_LIMIT})")
     paths.set_defaults(handler=run_paths)
 
     attribute_ = commands.add_parser(
@@ -101,17 +102,24 @@ def register(commands: Any) -> None:
 def run_paths(args: argparse.Namespace, write_outputs: Writer) -> int:
     """Build journeys with DuckDB; it writes its own outputs atomically."""
     request = request_of(JourneyRequest, {"lookback_days": args.lookback_days,
-                                          "separator": args.separator,
-                                          "memory_limit": args.memory_limit})
+                                          "separator": args.separator})
     summary = build_journeys(
         args.touches, args.conversions, args.output, lookback_days=request.lookback_days,
         journeys_output=args.journeys, separator=request.separator,
-        memory_limit=request.memory_limit,
+        memory_limit=args.memory_limit,
     )
     facts = summary.to_dict()
     print(", ".join(f"{k.replace('_', ' ')}: {v:g}" if isinstance(v, float) else
                     f"{k.replace('_', ' ')}: {v}" for k, v in facts.items()), file=sys.stderr)
     return 0
+
+
+def memory_limit(text: str) -> str:
+    """``--memory-limit``: an amount of memory such as ``2GB`` or ``512MiB``."""
+    if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]+)?\s?[KMGT]i?B", text):
+        raise argparse.ArgumentTypeError(f"expected an amount such as 2GB or 512MB, got "
+                                         f"{text[:20]!r}")
+    return text
 
 
 def parse_order(text: str | None) -> int | str | None:

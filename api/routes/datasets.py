@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from apiflask import APIBlueprint
 from flask import Response
@@ -38,15 +38,16 @@ from api.datasets import (
     with_derived,
 )
 from api.errors import Invalid, NotFound
-from api.schemas import Strict
+from api.schemas import PageQuery, Reference, Strict
 from api.tables import Dataset, Workspace
+from attribution.requests import JourneyRequest
+from spendwise.requests import Label
 
 blueprint = APIBlueprint("datasets", __name__, url_prefix="/v1", tag="datasets")
 
 Kind = Literal["paths", "touches", "conversions", "spend", "outcomes", "controls", "lift_tests"]
 assert set(KINDS) == set(Kind.__args__)  # type: ignore[attr-defined]
 #: Printable text: no control characters (PostgreSQL refuses NUL in text).
-LABEL_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 ID_PATTERN = re.compile(r"^ds_[0-9a-f]{32}$")
 #: The raw body of an upload, for the OpenAPI document (APIFlask describes only schema bodies).
 UPLOAD_BODY = {
@@ -63,22 +64,21 @@ UPLOAD_BODY = {
 
 class UploadQuery(Strict):
     kind: Kind = Field(description="what the table holds")
-    name: str = Field(min_length=1, max_length=200, pattern=LABEL_PATTERN,
-                      description="a label for the dataset")
+    name: Annotated[Label, Field(min_length=1, max_length=200)] = Field(
+        description="a label for the dataset")
 
 
-class ListQuery(Strict):
+class ListQuery(PageQuery):
     kind: Kind | None = Field(default=None, description="only datasets of this kind")
 
 
-class JourneysIn(Strict):
-    # Any text: an id of no dataset of this workspace is 404, as it is in a URL.
-    touches: str = Field(description="id of a touches dataset")
-    conversions: str = Field(description="id of a conversions dataset")
-    name: str = Field(min_length=1, max_length=200, pattern=LABEL_PATTERN)
-    lookback_days: int = Field(default=30, ge=1, le=3650,
-                               description="a touch counts for a conversion up to this many "
-                                           "days before it")
+class JourneysIn(JourneyRequest):
+    """The journey rules of ``spendwise paths`` on a touches and a conversions dataset."""
+
+    touches: Reference = Field(description="id of a touches dataset")
+    conversions: Reference = Field(description="id of a conversions dataset")
+    name: Annotated[Label, Field(min_length=1, max_length=200)] = Field(
+        description="a label for the paths dataset")
 
 
 class DatasetOut(BaseModel):
@@ -98,6 +98,7 @@ class DatasetOut(BaseModel):
 
 class DatasetList(BaseModel):
     datasets: list[DatasetOut]
+    next_offset: int | None = Field(description="pass as `offset` for the next page")
 
 
 def owned_dataset(dataset_id: str) -> Dataset:
@@ -171,13 +172,15 @@ def build_journeys(body: JourneysIn) -> dict[str, Any]:
     store = services().store
     touch_bytes, conversion_bytes = store.get(touches.artifact), store.get(conversions.artifact)
     session.commit()  # end the read, so SQLite's write lock is not held while building
-    ready = prepare_journeys(touch_bytes, conversion_bytes, body.lookback_days)
+    request = JourneyRequest.model_validate(
+        body.model_dump(exclude={"touches", "conversions", "name"}))
+    ready = prepare_journeys(touch_bytes, conversion_bytes, request)
     ids = [touches.id, conversions.id]
     if len(set(session.scalars(select(Dataset.id).where(Dataset.id.in_(ids))))) < len(set(ids)):
         raise NotFound("touches or conversions: the dataset was deleted during the build")
     return _store(session, who, ready, body.name, "dataset.journeys", ids,
                   {"touches": touches.id, "conversions": conversions.id,
-                   "lookback_days": body.lookback_days})
+                   **request.canonical()})
 
 
 def _inputs(body: JourneysIn) -> tuple[Dataset, Dataset]:
@@ -205,8 +208,10 @@ def list_datasets(query: ListQuery) -> dict[str, Any]:
     statement = select(Dataset).where(Dataset.workspace_id == who.workspace_id)
     if query.kind is not None:
         statement = statement.where(Dataset.kind == query.kind)
-    rows = db().scalars(statement.order_by(Dataset.created_at.desc(), Dataset.id.desc()))
-    return {"datasets": [dataset_dict(row) for row in rows]}
+    rows = db().scalars(statement.order_by(Dataset.created_at.desc(), Dataset.id.desc())
+                        .offset(query.offset).limit(query.limit + 1)).all()
+    return {"datasets": [dataset_dict(row) for row in rows[:query.limit]],
+            "next_offset": query.offset + query.limit if len(rows) > query.limit else None}
 
 
 @blueprint.get("/datasets/<dataset_id>")
