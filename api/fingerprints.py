@@ -1,32 +1,24 @@
 """Canonical JSON and the fingerprints of stored results.
 
-A fingerprint is the SHA-256 (hex) of a payload's canonical JSON: compact, keys
-sorted, no NaN. Reports hash their dataset's fingerprint with their models and
-settings; models hash their data's fingerprint with their settings; plans and
-forecasts hash their model's fingerprint with their kind and parameters. The
-same inputs thus give the same fingerprint in any workspace and on any machine.
+A fingerprint is the SHA-256 (hex) of a payload's canonical JSON
+(:mod:`spendwise.requests`): compact, keys sorted, no NaN. Reports hash their
+dataset's fingerprint with their models and settings; models hash their data's
+fingerprint with their settings; plans and forecasts hash their model's
+fingerprint with their kind and parameters. The same inputs thus give the same
+fingerprint in any workspace and on any machine.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from spendwise.requests import canonical_json, fingerprint
 
-def canonical_json(value: Any) -> str:
-    """Compact JSON with sorted keys: the same value always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-
-
-def fingerprint(payload: Any) -> str:
-    """SHA-256 (hex) of ``payload``'s canonical JSON."""
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+__all__ = ["canonical_json", "fingerprint", "json_ready"]
 
 
 def json_ready(value: Any) -> Any:
