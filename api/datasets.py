@@ -57,9 +57,8 @@ from api.pseudonym import pseudonymise
 from api.store import ArtifactStore
 from api.tables import Dataset, Workspace, new_id, now
 from attribution.duckdb_io import check_names, connect, load_table, open_table
-from attribution.journeys import MEMORY_LIMIT, journey_tables
+from attribution.journeys import MEMORY_LIMIT, JourneyRequest, journey_tables
 from attribution.paths import PathTable
-from attribution.requests import JourneyRequest
 from optimizer.errors import InputError as MediaInputError
 from optimizer.tables import (
     LIFT_COLUMNS,

@@ -6,7 +6,7 @@
   A very deep body never reaches the recursion limit as a server error: the
   parser's ``RecursionError`` becomes the same refusal.
 * Query parameters and path segments hold no control characters
-  (:data:`api.schemas.CONTROL`).
+  (:data:`spendwise.requests.CONTROL`).
 * The request headers total at most :data:`MAX_HEADER_BYTES`, well below the
   WSGI server's own limit, so an over-long header gets a problem+json answer.
 

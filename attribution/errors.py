@@ -7,7 +7,7 @@ builtins still catch them.
 
 from __future__ import annotations
 
-from spendwise.requests import FieldProblem
+from spendwise.errors import FieldProblem
 
 
 class AttributionError(Exception):

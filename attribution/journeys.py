@@ -24,9 +24,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
 import pandas as pd
+from pydantic import Field
 
 from attribution.duckdb_io import (
     InputTable,
@@ -43,14 +45,28 @@ from attribution.duckdb_io import (
     text_sql,
     write_query,
 )
-from attribution.errors import InputError
-from attribution.requests import JourneyRequest
+from attribution.errors import InputError, RequestError
+from attribution.paths import DEFAULT_SEPARATOR
+from spendwise.requests import Label, Request
 
-DEFAULT_LOOKBACK_DAYS: float = JourneyRequest.model_fields["lookback_days"].default
-DEFAULT_SEPARATOR: str = JourneyRequest.model_fields["separator"].default
 #: DuckDB's memory limit unless the caller gives one; past it, DuckDB spills to disk.
 MEMORY_LIMIT = "2GB"
 _US_PER_DAY = 86_400_000_000
+
+
+class JourneyRequest(Request):
+    """The rules that turn touches and conversions into journeys: what ``spendwise paths``
+    and ``POST /v1/datasets/journeys`` build (:class:`spendwise.requests.Request`)."""
+
+    error = RequestError
+
+    lookback_days: float = Field(default=30.0, strict=True, gt=0, le=3650, description="a "
+                                 "touch counts for a conversion up to this many days before it")
+    separator: Annotated[Label, Field(min_length=1, max_length=16)] = Field(
+        default=DEFAULT_SEPARATOR, description="channel separator in the written paths")
+
+
+DEFAULT_LOOKBACK_DAYS: float = JourneyRequest.model_fields["lookback_days"].default
 
 
 @dataclass(frozen=True)

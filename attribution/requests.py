@@ -1,9 +1,9 @@
 """The requests of the attribution engine: which models, with which settings, and journeys.
 
 :class:`AttributionRequest` is what ``spendwise attribute``, ``POST /v1/reports``
-and the browser all build; :func:`attribution.run.attribute` runs it.
-:class:`JourneyRequest` holds the rules of ``spendwise paths`` and
-``POST /v1/datasets/journeys``. The defaults of the model settings are the
+and the browser all build; :func:`attribution.run.attribute` runs it. (The
+journey builder's request, :class:`attribution.journeys.JourneyRequest`, lives
+beside the builder.) The defaults of the model settings are the
 estimators' own (read from their signatures), so a model fitted from Python
 and one fitted from a request agree. Validation, strictness and the canonical
 JSON form are those of :class:`spendwise.requests.Request`.
@@ -22,9 +22,8 @@ from attribution.bootstrap import METHODS
 from attribution.errors import RequestError
 from attribution.markov import MAX_ORDER
 from attribution.models import MODELS, make_model, model_class
-from attribution.paths import DEFAULT_SEPARATOR
 from attribution.shapley import VALUE_FUNCTIONS
-from spendwise.requests import Label, Request
+from spendwise.requests import Request
 
 ModelName = Literal["first_touch", "last_touch", "linear", "position_based", "time_decay",
                     "markov", "shapley"]
@@ -134,14 +133,3 @@ class AttributionRequest(Request):
         """A new, unfitted estimator for each model, in order."""
         options = self.settings.model_options()
         return [make_model(name, **options) for name in self.models]
-
-
-class JourneyRequest(Request):
-    """The rules that turn touches and conversions into journeys (:mod:`attribution.journeys`)."""
-
-    error = RequestError
-
-    lookback_days: Number = Field(default=30.0, gt=0, le=3650, description="a touch counts "
-                                  "for a conversion up to this many days before it")
-    separator: Annotated[Label, Field(min_length=1, max_length=16)] = Field(
-        default=DEFAULT_SEPARATOR, description="channel separator in the written paths")

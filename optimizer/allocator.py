@@ -102,7 +102,7 @@ def repair(spec: Spec, spend: NDArray[np.float64]) -> NDArray[np.float64]:
     x = np.clip(spend, lower, upper)
     if spec.budget is None:
         return x
-    goal = spec.budget / (spec.horizon_weeks if spec.mode == "steady" else 1)
+    goal = spec.per_cell(spec.budget)
     residual = goal - float(x.sum())
     if residual > 0 and spec.budget_mode == "equal":
         room = upper - x
@@ -338,8 +338,7 @@ class BudgetAllocator:
                 ) -> tuple[Solution, Forecast, Certificate]:
         spend = repair(spec, solution.weekly_spend)
         if spec.romi_floor is not None and spec.budget is not None and \
-                spend.sum() * (spec.horizon_weeks if spec.mode == "steady" else 1) \
-                <= 1e-7 * spec.budget:
+                spec.horizon_spend(spend) <= 1e-7 * spec.budget:
             self._explain(spec)  # only spending nothing meets Rbar - (1+r) spend >= 0
         solution = replace(solution, weekly_spend=spend)
         fc = forecast(self.draws, spend, horizon_weeks=spec.horizon_weeks, mode=spec.mode)

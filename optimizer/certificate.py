@@ -97,14 +97,13 @@ class Lagrangian:
     def value(self, x: Array) -> float:
         """``psi(x)``."""
         kpi = channel_kpi(self.draws, x, self.spec.mode, self.spec.horizon_weeks)[0]
-        spend = float(x.sum()) * (self.spec.horizon_weeks if self.spec.mode == "steady" else 1)
+        spend = self.spec.horizon_spend(x)
         return float((self.weights * kpi).sum()) - self.price * spend + self.constant
 
     def gradient(self, x: Array) -> Array:
         """``grad psi(x)``, shaped like ``x``."""
-        slope = self.spec.horizon_weeks if self.spec.mode == "steady" else 1.0
         return kpi_gradient(self.draws, x, self.spec.mode, self.spec.horizon_weeks,
-                            self.weights) - self.price * slope
+                            self.weights) - self.price * self.spec.cell_weeks
 
     def curvature(self, x: Array) -> Array:
         """Diagonal of the Hessian of ``psi`` (``s''`` by central differences; it only

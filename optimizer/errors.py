@@ -6,7 +6,7 @@ also subclass the builtin that describes them.
 
 from __future__ import annotations
 
-from spendwise.requests import FieldProblem
+from spendwise.errors import FieldProblem
 
 
 class OptimizerError(Exception):

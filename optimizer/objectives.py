@@ -151,7 +151,7 @@ class ConicProblem:
     def assign(self, spec: Spec, scale: float) -> None:
         """Set the Parameters for ``spec`` with decision shares of ``scale`` (horizon spend)."""
         lower, upper = spec.cell_bounds(spec.budget)
-        weeks = spec.horizon_weeks if spec.mode == "steady" else 1
+        weeks = spec.cell_weeks
         upper = np.where(np.isfinite(upper), upper, 1e6 * scale)
         self.runs = []
         p = self.params
@@ -194,7 +194,7 @@ class ConicProblem:
         """The weekly spend and the multipliers converted back to original units."""
         spend, objective = self.scale["spend"], self.scale["objective"]
         share = np.asarray(self.share.value, dtype=float)
-        weekly = spend * share / spec.horizon_weeks if spec.mode == "steady" else \
+        weekly = spec.per_cell(spend) * share if spec.mode == "steady" else \
             (spend * share).reshape(spec.horizon_weeks, -1)
 
         def dual(name: str, per: float) -> float:

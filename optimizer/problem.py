@@ -39,6 +39,20 @@ class Spec:
     spend_price: float = 1.0
 
     @property
+    def cell_weeks(self) -> int:
+        """Weeks a decision cell's weekly spend is held: the whole horizon in steady state
+        (one cell per channel), one week per week (one cell per channel and week)."""
+        return self.horizon_weeks if self.mode == "steady" else 1
+
+    def horizon_spend(self, cells: Array) -> float:
+        """Spend over the horizon of the decision ``cells`` (weekly spend per cell)."""
+        return float(np.sum(cells)) * self.cell_weeks
+
+    def per_cell(self, amount: float) -> float:
+        """A horizon ``amount`` in the units of the decision cells' sum."""
+        return amount / self.cell_weeks
+
+    @property
     def structure(self) -> tuple[str, str | None, bool]:
         """What changes the problem's shape (everything else is a Parameter value)."""
         return self.objective, self.budget_mode, self.romi_floor is not None
@@ -48,8 +62,7 @@ class Spec:
         at ``ceiling`` (horizon spend no cell can exceed), shaped like the decision."""
         upper = self.upper.copy()
         if ceiling is not None:
-            per_cell = ceiling / self.horizon_weeks if self.mode == "steady" else ceiling
-            upper = np.minimum(upper, per_cell)
+            upper = np.minimum(upper, self.per_cell(ceiling))
         if self.mode == "steady":
             return self.lower.copy(), upper
         shape = (self.horizon_weeks, len(self.lower))

@@ -182,10 +182,10 @@ def solve_separable(draws: ResponseDraws, spec: Spec) -> Solution:
     """Exact steady-state plan of a mean-type objective (module docstring)."""
     if spec.budget is not None:
         # No channel can take more than the whole budget: keeps every bracket finite.
-        spec = replace(spec, upper=np.minimum(spec.upper, spec.budget / spec.horizon_weeks))
+        spec = replace(spec, upper=np.minimum(spec.upper, spec.per_cell(spec.budget)))
     if spec.objective == "min_spend":
         return _min_spend(draws, spec)
-    total = float(spec.budget or 0.0) / spec.horizon_weeks
+    total = spec.per_cell(float(spec.budget or 0.0))
     kappa = spec.spend_price if spec.objective == "profit" else 0.0
     if spec.romi_floor is not None:
         return _with_romi(draws, spec, total, kappa)

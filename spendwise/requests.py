@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Self, get_args
 
 from pydantic import (
@@ -38,6 +38,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from spendwise.errors import FieldProblem
 
 #: Control characters (Unicode category Cc: NUL, tabs, line breaks, escapes, DEL and the
 #: C1 range) and lone surrogates, which cannot be encoded. PostgreSQL refuses NUL in text,
@@ -79,21 +81,6 @@ def canonical_json(value: Any) -> str:
 def fingerprint(payload: Any) -> str:
     """SHA-256 (hex) of ``payload``'s canonical JSON."""
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
-
-
-class FieldProblem(ValueError):
-    """A request that does not validate: each field with what is wrong with it.
-
-    ``problems`` holds ``(field, sentence)`` pairs; ``field`` is the dotted
-    path of the field (``settings.order``) and ``sentence`` says what is wrong
-    without naming it, so that a front door can name the field its own way
-    (``--order`` on the command line).
-    """
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(f"{field}: {sentence}" if field else sentence
-                                   for field, sentence in self.problems))
 
 
 def describe(error: ValidationError) -> list[tuple[str, str]]:

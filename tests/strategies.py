@@ -130,7 +130,7 @@ def forecast_requests(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def journey_requests(draw: st.DrawFn) -> dict[str, Any]:
-    """The fields of a valid :class:`attribution.requests.JourneyRequest`."""
+    """The fields of a valid :class:`attribution.journeys.JourneyRequest`."""
     return draw(st.fixed_dictionaries({}, optional={
         "lookback_days": st.floats(1e-3, 3650),
         "separator": st.sampled_from([" > ", ">", "|", " → "]),

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attribution.errors import AttributionError
-from attribution.requests import AttributionRequest, JourneyRequest
+from attribution.journeys import JourneyRequest
+from attribution.requests import AttributionRequest
 from optimizer.errors import OptimizerError
 from optimizer.requests import FitRequest, ForecastRequest, PlanRequest
 from spendwise.requests import FieldProblem, Request

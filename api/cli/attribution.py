@@ -18,12 +18,12 @@ import pandas as pd
 from api.cli.common import Writer, defaults_of, request_of
 from attribution.bootstrap import METHODS
 from attribution.errors import ParameterError
-from attribution.journeys import MEMORY_LIMIT, build_journeys
+from attribution.journeys import MEMORY_LIMIT, JourneyRequest, build_journeys
 from attribution.markov import MAX_ORDER, Markov
 from attribution.models import MODELS
 from attribution.paths import DEFAULT_SEPARATOR, PathTable
 from attribution.report import FORMATS, plot_comparison, render
-from attribution.requests import AttributionRequest, AttributionSettings, JourneyRequest
+from attribution.requests import AttributionRequest, AttributionSettings
 from attribution.run import attribute
 from attribution.shapley import VALUE_FUNCTIONS
 from spendwise.export import to_csv

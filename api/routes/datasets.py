@@ -40,7 +40,7 @@ from api.datasets import (
 from api.errors import Invalid, NotFound
 from api.schemas import PageQuery, Reference, Strict
 from api.tables import Dataset, Workspace
-from attribution.requests import JourneyRequest
+from attribution.journeys import JourneyRequest
 from spendwise.requests import Label
 
 blueprint = APIBlueprint("datasets", __name__, url_prefix="/v1", tag="datasets")
