@@ -39,7 +39,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 #: Most columns a table may have.
@@ -209,6 +208,9 @@ def parquet_table(data: bytes | Path) -> pa.Table:
     The column count is read from the file's footer before any data. Decimal
     columns become float64; nested and binary columns are refused by name.
     """
+    # Imported here: the Parquet reader costs about 5 MB that a CSV-only run never needs.
+    import pyarrow.parquet as pq
+
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         handle = pq.ParquetFile(source)
