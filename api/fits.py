@@ -18,8 +18,7 @@ import io
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,7 +33,7 @@ from api.jobs import FAILED, QUEUED, SUCCEEDED, JobContext, enqueue
 from api.store import ArtifactStore
 from api.tables import Dataset, ResponseFit
 from optimizer.data import MediaData
-from optimizer.errors import InputError, RequestError
+from optimizer.errors import RequestError
 from optimizer.posterior import ResponseDraws
 from optimizer.requests import FitRequest
 from optimizer.response_model import ResponseModel
@@ -50,15 +49,6 @@ CACHE_SIZE = 8
 
 def _field_error(field: str, message: str) -> Invalid:
     return Invalid(message, errors=[{"loc": ["json", field], "msg": message}])
-
-
-@contextmanager
-def blamed(field: str) -> Iterator[None]:
-    """Report an :class:`~optimizer.errors.InputError` raised inside as a 422 on ``field``."""
-    try:
-        yield
-    except InputError as exc:
-        raise _field_error(field, str(exc)) from None
 
 
 # -- fits ---------------------------------------------------------------------------------------

@@ -148,10 +148,6 @@ class PlanRequest(Request):
             return "cap"
         return self.budget_mode or "equal"
 
-    def weekly(self, amount: float) -> float:
-        """A horizon amount as the same amount per week."""
-        return amount / self.horizon_weeks
-
     def bounds_pairs(self) -> dict[str, tuple[float | None, float | None]]:
         """``bounds`` as ``{channel: (minimum, maximum)}``."""
         return {c: (b.min, b.max) for c, b in (self.bounds or {}).items()}
