@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,14 +52,15 @@ class Database:
         return engine
 
 
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A fresh, empty database on each backend."""
-    if request.param == "sqlite":
-        yield Database("sqlite", f"sqlite:///{tmp_path / 'spendwise.db'}")
+@contextmanager
+def fresh_database(backend: str, folder: Path, prefix: str = "t") -> Iterator[Database]:
+    """An empty database: an SQLite file in ``folder``, or a new schema on PostgreSQL,
+    dropped afterwards."""
+    if backend == "sqlite":
+        yield Database("sqlite", f"sqlite:///{folder / 'spendwise.db'}")
         return
     admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    schema = f"t_{secrets.token_hex(6)}"
+    schema = f"{prefix}_{secrets.token_hex(6)}"
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -71,6 +73,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, empty database on each backend."""
+    with fresh_database(request.param, tmp_path) as found:
+        yield found
 
 
 @pytest.fixture

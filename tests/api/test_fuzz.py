@@ -9,7 +9,6 @@ different inputs (PostgreSQL refuses NUL in text, for one).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,31 +21,19 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.bootstrap import prepare
-from api.settings import Settings, normalise_url
-from tests.api.conftest import BACKENDS, POSTGRES_URL, Database, bearer, make_workspace
+from api.settings import Settings
+from tests.api.conftest import BACKENDS, Database, bearer, fresh_database, make_workspace
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def fuzz_database(request: pytest.FixtureRequest,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """An empty database on each backend, for the whole module (a schema on PostgreSQL)."""
-    if request.param == "sqlite":
-        yield Database("sqlite", f"sqlite:///{tmp_path_factory.mktemp('fuzz-db')}/fuzz.db")
-        return
-    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    schema = f"fuzz_{secrets.token_hex(6)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield Database("postgresql", normalise_url(POSTGRES_URL), schema)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path_factory.mktemp("fuzz-db"), "fuzz") as found:
+        yield found
 
 
 @pytest.fixture(scope="module")
