@@ -310,7 +310,8 @@ def prepare_journeys(touches: bytes, conversions: bytes, request: JourneyRequest
                            separator=request.separator, memory_limit=MEMORY_LIMIT,
                            quote_values=False,
                            names=("touches.parquet", "conversions.parquet"))
-    frame, summary = _path_frame(PathTable.from_frame(built.paths))
+    frame, summary = _path_frame(PathTable.from_frame(built.paths,
+                                                      separator=request.separator))
     facts = {k: v for k, v in built.summary.to_dict().items() if k != "seconds"}
     summary["journey_builder"] = {**request.canonical(), **facts}
     return prepared("paths", frame, summary)

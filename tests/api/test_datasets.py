@@ -374,6 +374,18 @@ def test_journeys_are_built_from_two_uploads(client, acme):
         "conversions": conversions["id"], "lookback_days": 30, "separator": " > "}
 
 
+def test_journeys_with_another_separator_hold_the_same_paths(client, acme):
+    """A separator given to the journey builder is the one the stored paths are read with."""
+    touches = uploaded(client, acme["owner"], "touches")
+    conversions = uploaded(client, acme["owner"], "conversions")
+    plain = build(client, acme["owner"], touches["id"], conversions["id"]).json
+    piped = build(client, acme["owner"], touches["id"], conversions["id"], separator="|").json
+    assert piped["rows"] == plain["rows"] == 417
+    assert piped["summary"]["channels"] == plain["summary"]["channels"]
+    assert piped["summary"]["separator"] == "|"
+    assert piped["summary"]["journeys"] == plain["summary"]["journeys"] == 2023
+
+
 def test_journeys_refuse_wrong_kinds_and_unknown_datasets(client, acme, rival):
     """A dataset of the wrong kind is 422 naming the field; another workspace's is 404."""
     touches = uploaded(client, acme["owner"], "touches")
