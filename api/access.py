@@ -42,7 +42,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.errors import Forbidden, Invalid, Unauthorized
@@ -155,6 +155,12 @@ def revoke(row: ApiKey) -> bool:
         return False
     row.revoked_at = now()
     return True
+
+
+def keys_of(workspace_id: str) -> Select[ApiKey]:
+    """The keys of a workspace, revoked ones included, oldest first."""
+    return (select(ApiKey).where(ApiKey.workspace_id == workspace_id)
+            .order_by(ApiKey.created_at, ApiKey.id))
 
 
 def workspace_by_name(session: Session, name: str) -> Workspace | None:

@@ -53,12 +53,12 @@ INLINE_PLAN_TERMS = 10_000
 
 @contextmanager
 def blamed(request: PlanRequest | ForecastRequest) -> Iterator[None]:
-    """Report an engine error that names a field of ``request`` (``bounds: unknown
-    channel 'tiktok'; ...``) as a 422 on that field."""
+    """Report an engine error about a field of ``request`` (an unknown channel in
+    ``bounds``, ...) as a 422 on that field."""
     try:
         yield
     except (InputError, ParameterError) as exc:
-        field = str(exc).split(":", 1)[0].split("[", 1)[0]
+        field = (exc.field or "").partition("[")[0]  # schedule[2] is a week of schedule
         if field not in type(request).model_fields:
             raise
         raise Invalid(str(exc), errors=[{"loc": ["json", field], "msg": str(exc)}]) from None

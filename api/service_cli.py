@@ -178,18 +178,14 @@ def run_key_create(args: argparse.Namespace, _write: Any) -> int:
 
 def run_key_list(args: argparse.Namespace, _write: Any) -> int:
     """``spendwise keys list --workspace W``: one line per key, never its secret."""
-    from sqlalchemy import select
-
-    from api.access import workspace_by_name
+    from api.access import keys_of, workspace_by_name
     from api.errors import NotFound
-    from api.tables import ApiKey
 
     with _sessions(args)() as session:
         workspace = workspace_by_name(session, args.workspace)
         if workspace is None:
             raise NotFound(f"--workspace: no workspace {args.workspace!r}")
-        rows = session.scalars(select(ApiKey).where(ApiKey.workspace_id == workspace.id)
-                               .order_by(ApiKey.created_at, ApiKey.id)).all()
+        rows = session.scalars(keys_of(workspace.id)).all()
     print(f"{'id':<18} {'role':<8} {'created':<17} {'last used':<17} {'expires':<17} "
           f"{'revoked':<17} label")
     for row in rows:

@@ -84,6 +84,12 @@ def _number(value: Any) -> Any:
     return value
 
 
+def curve_term_count(draws: ResponseDraws, mode: str, horizon_weeks: int) -> int:
+    """Curve terms of the convex program: draws x channels, x weeks in per-week mode."""
+    n_draws, n_channels = np.shape(draws.beta)
+    return int(n_draws * n_channels * (horizon_weeks if mode == "per_week" else 1))
+
+
 @dataclass(frozen=True, eq=False)
 class Prepared:
     """A plan request resolved against the model: its limits, its problem and its engine."""
@@ -258,9 +264,8 @@ class BudgetAllocator:
                                 max_change=request.max_change, locked=request.locked,
                                 max_spend_multiple=request.max_spend_multiple)
         spec = self._spec(request, limits)
-        n_draws, n_channels = np.shape(self.draws.beta)
-        size = int(n_draws * n_channels * (request.horizon_weeks if request.per_week else 1))
-        return Prepared(request, limits, spec, self._engine_for(spec), size)
+        return Prepared(request, limits, spec, self._engine_for(spec),
+                        curve_term_count(self.draws, spec.mode, spec.horizon_weeks))
 
     def plan(self, request: PlanRequest | Prepared) -> Plan:
         """The certified plan of a request, or of one already prepared (:meth:`prepare`)."""
@@ -274,8 +279,7 @@ class BudgetAllocator:
         Each term is an exponential or power cone (or a few linear pieces), so the
         solver's time grows with this number.
         """
-        n_draws, n_channels = np.shape(self.draws.beta)
-        return int(n_draws * n_channels * (self.horizon_weeks if self.mode == "per_week" else 1))
+        return curve_term_count(self.draws, self.mode, self.horizon_weeks)
 
     # -- requests --------------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ def _index(draws: ResponseDraws, name: str, what: str) -> int:
         return draws.channels.index(name)
     except ValueError:
         raise ParameterError(f"{what}: unknown channel {name!r}; channels are "
-                             f"{', '.join(draws.channels)}") from None
+                             f"{', '.join(draws.channels)}", field=what) from None
 
 
 def _amount(value: float | None, what: str) -> float | None:

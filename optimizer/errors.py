@@ -6,11 +6,21 @@ also subclass the builtin that describes them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from spendwise.errors import FieldProblem
 
 
 class OptimizerError(Exception):
-    """Base class of every error raised by :mod:`optimizer`."""
+    """Base class of every error raised by :mod:`optimizer`.
+
+    ``field`` names the setting or request field the error is about, when there
+    is one (``"bounds"``, ``"current"``), so that a front door can point at it.
+    """
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 class InputError(OptimizerError, ValueError):
@@ -39,3 +49,7 @@ class SolverError(OptimizerError, RuntimeError):
 
 class RequestError(ParameterError, FieldProblem):
     """A request (:mod:`optimizer.requests`) does not validate; names each bad field."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        FieldProblem.__init__(self, problems)
+        self.field = None

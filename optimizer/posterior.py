@@ -120,7 +120,7 @@ class ResponseDraws:
         unknown = [name for name in given if name not in self.channels]
         if unknown:
             raise InputError(f"{os.fspath(field)}: unknown channel {unknown[0]!r}; the model "
-                             f"has {', '.join(self.channels)}")
+                             f"has {', '.join(self.channels)}", field=os.fspath(field))
         return given
 
     def spend_by_channel(self, spend: Mapping[str, float] | pd.DataFrame,
@@ -161,7 +161,8 @@ class ResponseDraws:
                 amount = math.nan
             if not (math.isfinite(amount) and amount >= 0):
                 raise InputError(f"{os.fspath(field)}: spend of channel {name!r} must be a "
-                                 f"finite, non-negative number, got {value!r}")
+                                 f"finite, non-negative number, got {value!r}",
+                                 field=os.fspath(field))
             by_channel[name] = amount
         return np.array([by_channel.get(c, 0.0) for c in self.channels], dtype=float)
 

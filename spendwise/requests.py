@@ -150,6 +150,14 @@ class Request(BaseModel):
         except ValidationError as exc:
             raise cls.error(describe(exc)) from None
 
+    @classmethod
+    def within(cls, body: Request) -> Self:
+        """The request held by ``body``, a validated request of a subclass that adds fields
+        of its own (a request body with the id of what it applies to); not validated again."""
+        if not isinstance(body, cls):
+            raise TypeError(f"{type(body).__name__} does not extend {cls.__name__}")
+        return cls.model_construct(**{name: getattr(body, name) for name in cls.model_fields})
+
     def canonical(self) -> dict[str, Any]:
         """The JSON form with every setting filled in."""
         return self.model_dump(mode="json")

@@ -127,3 +127,16 @@ def test_each_default_is_the_engines():
     settings = ResponseModel().settings()
     assert {k: settings[k] for k in ("draws", "tune", "chains", "prior_width")} == \
         {k: FitRequest().canonical()[k] for k in ("draws", "tune", "chains", "prior_width")}
+
+
+@given(data=st.data())
+def test_a_request_within_a_body_is_the_request_of_its_fields(data):
+    """``within`` takes the request out of a body that extends it, as building it would."""
+    from api.routes.plans import PlanIn
+
+    fields = data.draw(plan_requests())
+    body = PlanIn.model_validate({"model": "rm_any", **fields})
+    request = PlanRequest.within(body)
+    assert type(request) is PlanRequest
+    assert request == PlanRequest.build(**fields)
+    assert request.canonical_json() == PlanRequest.build(**fields).canonical_json()

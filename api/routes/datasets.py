@@ -172,8 +172,7 @@ def build_journeys(body: JourneysIn) -> dict[str, Any]:
     store = services().store
     touch_bytes, conversion_bytes = store.get(touches.artifact), store.get(conversions.artifact)
     session.commit()  # end the read, so SQLite's write lock is not held while building
-    request = JourneyRequest.model_validate(
-        body.model_dump(exclude={"touches", "conversions", "name"}))
+    request = JourneyRequest.within(body)
     ready = prepare_journeys(touch_bytes, conversion_bytes, request)
     ids = [touches.id, conversions.id]
     if len(set(session.scalars(select(Dataset.id).where(Dataset.id.in_(ids))))) < len(set(ids)):

@@ -50,7 +50,7 @@ class ForecastIn(ForecastRequest):
 def request_of(body: PlanIn | ForecastIn) -> PlanRequest | ForecastRequest:
     """The engine's request of a body: the body without ``model``."""
     kind = PlanRequest if isinstance(body, PlanIn) else ForecastRequest
-    return kind.model_validate(body.model_dump(exclude={"model"}))
+    return kind.within(body)
 
 
 State = JobState

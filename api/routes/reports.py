@@ -110,7 +110,7 @@ def create_report(body: ReportIn) -> tuple[dict[str, Any], int]:
         message = f"{dataset.id} is a {dataset.kind} dataset; a report needs a paths dataset"
         raise Invalid(f"dataset: {message}", errors=[{"loc": ["json", "dataset"],
                                                       "msg": message}])
-    request = AttributionRequest.model_validate(body.model_dump(exclude={"dataset"}))
+    request = AttributionRequest.within(body)
     parameters = {"dataset": body.dataset, **request.canonical()}
     inline = reports.runs_inline(dataset.rows, request)
     models = (reports.attribute(reports.load_paths(services().store, dataset), request)

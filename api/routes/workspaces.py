@@ -12,10 +12,9 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.access import ADMIN, Principal, issue_key, revoke, workspace_by_name
+from api.access import ADMIN, Principal, issue_key, keys_of, revoke, workspace_by_name
 from api.app import RESOURCE_ID, auth, db, principal
 from api.audit import record
 from api.errors import Conflict, Invalid, NotFound
@@ -125,9 +124,8 @@ def list_keys(query: KeyQuery) -> dict[str, Any]:
     who = principal()
     who.require("key.read")
     workspace = _workspace_of(who, query.workspace)
-    rows = db().scalars(select(ApiKey).where(ApiKey.workspace_id == workspace.id)
-                        .order_by(ApiKey.created_at, ApiKey.id)
-                        .offset(query.offset).limit(query.limit + 1)).all()
+    rows = db().scalars(keys_of(workspace.id).offset(query.offset)
+                        .limit(query.limit + 1)).all()
     more = len(rows) > query.limit
     return {"keys": [key_dict(row) for row in rows[:query.limit]],
             "next_offset": query.offset + query.limit if more else None}
