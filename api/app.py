@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from api import web
 from api.access import Principal, authenticate
 from api.database import make_engine, session_factory
 from api.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType, problem
@@ -153,6 +154,7 @@ def _register_blueprints(app: APIFlask) -> None:
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    web.register(app)
 
 
 def _document_bodies_and_problems(spec: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +190,9 @@ def _register_errors(app: APIFlask) -> None:
         # APIFlask's own errors: request validation (422), auth (401) and HTTP errors.
         body: dict[str, Any] = {"type": "about:blank", "title": error.message,
                                 "status": error.status_code}
+        if web.is_page(request.path):
+            body["detail"] = str(error.detail or error.message)
+            return _page_error(error, body, error.status_code)
         if error.status_code == 422 and isinstance(error.detail, dict):
             errors = [{"loc": [where, *str(field).split(".")], "msg": "; ".join(map(str, msgs))
                        if isinstance(msgs, list) else str(msgs)}
@@ -211,18 +216,43 @@ def _register_errors(app: APIFlask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
-        return problem_response(*problem(exc))
+        body, status = problem(exc)
+        if web.is_page(request.path):
+            return _page_error(exc, body, status)
+        return problem_response(body, status)
 
     @app.errorhandler(Exception)
     def _any_error(exc: Exception) -> Response:
+        if isinstance(exc, web.pages.SignInRequired):
+            return web.pages.to_signin()
         if isinstance(exc, HTTPException):  # routing errors: 404, 405
             code = exc.code or 500
-            return problem_response({"type": "about:blank", "title": exc.name, "status": code,
-                                     "detail": exc.description}, code)
+            body = {"type": "about:blank", "title": exc.name, "status": code,
+                    "detail": exc.description}
+            if web.is_page(request.path):
+                return _page_error(exc, body, code)
+            return problem_response(body, code)
         body, status = problem(exc)
         if status >= 500:
             log.exception("request failed: %s %s", request.method, request.path)
+        if web.is_page(request.path):
+            return _page_error(exc, body, status)
         return problem_response(body, status)
+
+
+def _page_error(exc: Exception, body: dict[str, Any], status: int) -> Response:
+    """An error on a page of the workspace, as a page in the reader's language."""
+    from api.web import i18n
+
+    if isinstance(exc, web.pages.SignInRequired) or status == 401:
+        return web.pages.to_signin()
+    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed here",
+              409: "Not ready yet", 413: "Too large"}
+    title = i18n.gettext(titles.get(status, "Something went wrong" if status >= 500
+                                    else "The request was refused"))
+    detail = i18n.gettext("An unexpected error occurred; it was logged. Try again, or tell the "
+                          "workspace's owner.") if status >= 500 else str(body.get("detail", ""))
+    return web.pages.error_page(status, title, detail)
 
 
 def _kept_headers(headers: Any) -> dict[str, str]:

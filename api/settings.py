@@ -11,6 +11,10 @@ setting                     environment                      default
 ``workers``                 ``SPENDWISE_WORKERS``            1 embedded job worker
 ``lease_seconds``           ``SPENDWISE_LEASE_SECONDS``      60: a job whose worker has been
                                                              silent this long is taken over
+``session_hours``           ``SPENDWISE_SESSION_HOURS``      12: a browser session ends this
+                                                             long after sign-in
+``signin_minutes``          ``SPENDWISE_SIGNIN_MINUTES``     15: a sign-in link is refused this
+                                                             long after it was made
 ==========================  ===============================  ==================================
 """
 
@@ -41,6 +45,10 @@ class Settings:
     lease_seconds: float = 60.0
     #: Seconds between polls of an idle worker.
     poll_seconds: float = 0.5
+    #: Hours a browser session lasts from sign-in.
+    session_hours: float = 12.0
+    #: Minutes a one-time sign-in link stays valid.
+    signin_minutes: float = 15.0
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
@@ -49,6 +57,10 @@ class Settings:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if self.lease_seconds <= 0:
             raise ConfigError(f"lease_seconds must be positive, got {self.lease_seconds}")
+        for name in ("session_hours", "signin_minutes"):
+            if not 0 < getattr(self, name) <= 24 * 366:
+                raise ConfigError(f"{name} must be positive and at most a year, got "
+                                  f"{getattr(self, name)}")
 
     @property
     def url(self) -> str:
@@ -68,7 +80,8 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         names = {"data_dir": Path, "database_url": str, "admin_key": str,
-                 "max_upload_bytes": int, "workers": int, "lease_seconds": float}
+                 "max_upload_bytes": int, "workers": int, "lease_seconds": float,
+                 "session_hours": float, "signin_minutes": float}
         for name, kind in names.items():
             raw = env.get(f"SPENDWISE_{name.upper()}")
             if raw:

@@ -82,6 +82,8 @@ class Workspace(Base):
     #: Key of the HMAC that pseudonymises user ids of this workspace's uploads.
     pseudonym_secret: Mapped[str] = mapped_column(
         String(64), default=lambda: secrets.token_hex(32))
+    #: ISO 4217 code of the money in this workspace's data, shown with every amount.
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
 
@@ -101,6 +103,41 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the key last authenticated a request, to the minute.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SigninToken(Base):
+    """A one-time sign-in link: its token (hashed) opens a browser session for a key."""
+
+    __tablename__ = "signin_tokens"
+
+    #: SHA-256 of the token of the link; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"),
+                                        index=True)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: When the link was opened; a used link is refused.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BrowserSession(Base):
+    """A signed-in browser: the cookie holds the secret, this row its hash and its key."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True,
+                                    default=lambda: new_id("bs"))
+    #: SHA-256 of the cookie's secret.
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"),
+                                        index=True)
+    #: The token every form of this session carries (CSRF).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Set by sign-out or revocation; an ended session is refused.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Dataset(Base):

@@ -1,0 +1,111 @@
+"""The workspace home: everything the workspace holds, its state and what to do next.
+
+``GET /`` lists the datasets, attribution reports, response models, plans,
+forecasts and jobs that the role may read, newest first, each with its
+state, who made it and when. Work still running shows its progress, live
+with JavaScript (``GET /jobs/<id>/progress``, the JSON of ``/v1/jobs/{id}``
+for the session) and by reloading every few seconds without it. The page
+ends with the next steps the data and the role allow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import select
+
+from api.app import db
+from api.errors import NotFound
+from api.jobs import RUNNING, SUCCEEDED, job_dict
+from api.tables import ApiKey, Dataset, Job, Plan, Report, ResponseFit
+from api.web import i18n, pages
+
+blueprint = Blueprint("web_home", __name__)
+#: Rows of each list on the home page.
+LIMIT = 50
+#: What reading the target of a job of each kind needs.
+JOB_READ = {"attribution": "report.read", "fit": "model.read", "plan": "plan.read"}
+
+
+def _newest(model: type[Any], workspace_id: str, **where: Any) -> list[Any]:
+    query = select(model).where(model.workspace_id == workspace_id)
+    for name, value in where.items():
+        query = query.where(getattr(model, name) == value)
+    return list(db().scalars(query.order_by(model.created_at.desc()).limit(LIMIT)))
+
+
+def creators(workspace_id: str) -> dict[str, str]:
+    """``key id -> "label (role)"`` of the workspace's keys, to say who made each row."""
+    rows = db().scalars(select(ApiKey).where(ApiKey.workspace_id == workspace_id))
+    return {k.id: f"{k.label or k.id} ({i18n.gettext(k.role)})" for k in rows}
+
+
+def jobs_by_id(workspace_id: str, ids: set[str]) -> dict[str, Job]:
+    """The jobs of ``ids`` in the workspace."""
+    if not ids:
+        return {}
+    rows = db().scalars(select(Job).where(Job.workspace_id == workspace_id, Job.id.in_(ids)))
+    return {j.id: j for j in rows}
+
+
+def next_steps(lists: dict[str, list[Any]]) -> list[tuple[str, str]]:
+    """What to do next, given what the workspace holds: ``(sentence, endpoint)``."""
+    kinds = {d.kind for d in lists.get("datasets", [])}
+    fitted = any(m.state == SUCCEEDED for m in lists.get("models", []))
+    steps = []
+    if pages.allowed("dataset.upload") and not {"paths", "spend"} & kinds:
+        steps.append((i18n.gettext("Upload customer journeys (paths) for attribution, or weekly "
+                                   "spend and outcomes for a response model."),
+                      "web_datasets.upload"))
+    if pages.allowed("report.create") and "paths" in kinds and not lists.get("reports"):
+        steps.append((i18n.gettext("Compare attribution models on your journeys."),
+                      "web_reports.new_report"))
+    if pages.allowed("model.create") and {"spend", "outcomes"} <= kinds and \
+            not lists.get("models"):
+        steps.append((i18n.gettext("Fit a response model of spend to outcomes."),
+                      "web_models.new_model"))
+    if pages.allowed("plan.create") and fitted:
+        steps.append((i18n.gettext("Build a budget plan from a fitted response model."),
+                      "web_plans.new_plan"))
+    if pages.allowed("plan.read") and len(lists.get("plans", [])) >= 1:
+        steps.append((i18n.gettext("Compare plans and forecasts side by side."),
+                      "web_plans.scenarios"))
+    return steps
+
+
+@blueprint.get("/")
+def home() -> Response:
+    """The workspace home."""
+    who = pages.signed_in()
+    space = who.workspace_id
+    assert space is not None
+    lists: dict[str, list[Any]] = {}
+    if who.can("dataset.read"):
+        lists["datasets"] = _newest(Dataset, space)
+    if who.can("report.read"):
+        lists["reports"] = _newest(Report, space)
+    if who.can("model.read"):
+        lists["models"] = _newest(ResponseFit, space)
+    if who.can("plan.read"):
+        lists["plans"] = _newest(Plan, space, kind="plan")
+        lists["forecasts"] = _newest(Plan, space, kind="forecast")
+    job_ids = {row.job_id for rows in lists.values() for row in rows
+               if getattr(row, "job_id", None)}
+    jobs = jobs_by_id(space, job_ids)
+    running = any(j.state in ("queued", RUNNING) for j in jobs.values())
+    return pages.render("web/home.html", title=pages.workspace().name, lists=lists, jobs=jobs,
+                        creators=creators(space), refresh=running,
+                        steps=[s for s in next_steps(lists) if s[1] in current_app.view_functions],
+                        endpoints=set(current_app.view_functions))
+
+
+@blueprint.get("/jobs/<job_id>/progress")
+def job_progress(job_id: str) -> Response:
+    """A job's state and progress as JSON, for the pages' live progress."""
+    who = pages.signed_in()
+    job = db().get(Job, job_id) if len(job_id) <= 40 else None
+    if job is None or job.workspace_id != who.workspace_id or \
+            not who.can(JOB_READ.get(job.kind, "job.read")):
+        raise NotFound("no such job in this workspace")
+    return jsonify(job_dict(job))
