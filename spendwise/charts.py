@@ -11,15 +11,28 @@ that a chart routine may call another.
 Names from users' data (channels, models) pass through :func:`chart_text`:
 matplotlib reads text between two ``$`` as mathtext, so ``tv $5$ deals`` would
 lose its dollar signs and turn italic.
+
+Names in other scripts need a font that has their glyphs. Matplotlib only
+knows the fonts of its cache, built once, so a font installed later (Debian's
+``fonts-noto-cjk``, say) would be missed: :func:`cjk_font_files` looks for one
+on the system itself and :func:`register_cjk_font` adds it to matplotlib's font
+manager. SVG charts keep their text as ``<text>`` elements, which a browser
+draws in any script with its own fonts.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 #: Held while a chart is built or saved; shared by the attribution and optimizer charts.
@@ -29,6 +42,20 @@ SVG_SALT = "spendwise"
 #: Fonts tried, in order, for channel names outside Latin script.
 FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei",
                   "Droid Sans Fallback", "Source Han Sans SC")
+#: Files of fonts for Chinese, Japanese and Korean, best first, as Linux distributions,
+#: macOS and Windows name them.
+CJK_FONT_FILES = (
+    "NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansSC-Regular.otf",
+    "SourceHanSansSC-Regular.otf", "SourceHanSans-Regular.ttc", "wqy-zenhei.ttc",
+    "wqy-microhei.ttc", "DroidSansFallbackFull.ttf", "DroidSansFallback.ttf",
+    "PingFang.ttc", "Hiragino Sans GB.ttc", "STHeiti Medium.ttc", "STHeiti Light.ttc",
+    "Arial Unicode.ttf", "msyh.ttc", "msyh.ttf", "simhei.ttf", "simsun.ttc", "YuGothR.ttc",
+    "meiryo.ttc", "malgun.ttf",
+)
+#: Kinds of font file matplotlib draws with.
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
+#: The family of the CJK font each font manager was given (None: the system has none).
+_CJK_FAMILIES: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
 #: Suffixes of :func:`compact_number`, largest first.
 SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
 
@@ -56,22 +83,120 @@ def compact_number(value: float, _position: Any = None) -> str:
     return f"{rounded:g}"
 
 
-def chart_fonts(labels: Sequence[str]) -> list[str]:
-    """Font families for a chart: DejaVu Sans, then installed fallbacks for other scripts.
+def font_dirs() -> list[Path]:
+    """The folders where Linux, macOS and Windows keep installed fonts (not all exist)."""
+    home = Path(os.path.expanduser("~"))
+    folders = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"),
+               home / ".local/share/fonts", home / ".fonts", Path("/System/Library/Fonts"),
+               Path("/Library/Fonts"), home / "Library/Fonts"]
+    for variable, below in (("WINDIR", "Fonts"), ("LOCALAPPDATA", "Microsoft/Windows/Fonts")):
+        if root := os.environ.get(variable):
+            folders.append(Path(root) / below)
+    return folders
 
-    Warns once when a label needs a script no installed font covers.
+
+def _fontconfig_cjk_files() -> list[Path]:
+    # fontconfig knows every font it was told of, wherever it lies, and which cover Chinese.
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    try:
+        done = subprocess.run([fc_list, ":lang=zh", "--format=%{file}\n"], capture_output=True,
+                              text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    lines = done.stdout.splitlines() if done.returncode == 0 else []
+    return [Path(line) for line in lines if line.lower().endswith(FONT_SUFFIXES)]
+
+
+@cache
+def cjk_font_files() -> tuple[Path, ...]:
+    """Font files on this system that draw Chinese, Japanese or Korean, best first.
+
+    Found without matplotlib's font cache, once per process: first the files
+    of :data:`CJK_FONT_FILES` in the :func:`font_dirs`, in that order, then
+    the other files fontconfig lists for Chinese (``fc-list :lang=zh``),
+    regular sans-serif faces first.
+    """
+    rank = {name.lower(): index for index, name in enumerate(CJK_FONT_FILES)}
+    known: dict[Path, int] = {}
+    for folder in font_dirs():
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                if name.lower() in rank:
+                    known.setdefault(Path(root, name), rank[name.lower()])
+    best = sorted(known, key=lambda path: (known[path], str(path)))
+    seen = {os.path.realpath(path) for path in best}
+    others = {os.path.realpath(path): path for path in _fontconfig_cjk_files()}
+    rest = sorted((path for real, path in others.items() if real not in seen),
+                  key=lambda path: ("regular" not in path.name.lower(),
+                                    "sans" not in path.name.lower(), str(path)))
+    return (*best, *rest)
+
+
+def register_cjk_font(manager: Any = None) -> str | None:
+    """The family of the best CJK font of the system, added to ``manager`` if it lacks it.
+
+    Parameters
+    ----------
+    manager
+        A :class:`matplotlib.font_manager.FontManager`; default: matplotlib's own.
+
+    Returns
+    -------
+    str or None
+        The family name of the first of :func:`cjk_font_files` that the manager
+        lists or could add (with ``addfont``), or None when there is none. Each
+        manager is given a font once; that is done under :data:`CHART_LOCK`.
     """
     from matplotlib import font_manager
 
+    manager = font_manager.fontManager if manager is None else manager
+    with CHART_LOCK:
+        if manager not in _CJK_FAMILIES:
+            _CJK_FAMILIES[manager] = _add_first_font(manager, cjk_font_files())
+        return _CJK_FAMILIES[manager]
+
+
+def _add_first_font(manager: Any, paths: Sequence[Path]) -> str | None:
+    listed: dict[str, str] = {}
+    for entry in manager.ttflist:  # the first face of a collection comes first
+        listed.setdefault(os.path.realpath(entry.fname), entry.name)
+    for path in paths:
+        if (name := listed.get(os.path.realpath(path))) is not None:
+            return name
+        start = len(manager.ttflist)
+        try:
+            manager.addfont(path)
+        except (OSError, RuntimeError, ValueError):
+            continue  # not a font FreeType can read
+        if len(manager.ttflist) > start:
+            family: str = manager.ttflist[start].name
+            return family
+    return None
+
+
+def chart_fonts(labels: Sequence[str]) -> list[str]:
+    """Font families for a chart: DejaVu Sans, installed fallbacks for other scripts, then
+    the generic ``sans-serif``.
+
+    A CJK font of the system missing from matplotlib's cache is added first
+    (:func:`register_cjk_font`). Warns once when a label needs a script no
+    installed font covers.
+    """
+    from matplotlib import font_manager
+
+    found = register_cjk_font()
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    families = ["DejaVu Sans", *[f for f in FALLBACK_FONTS if f in installed]]
-    if len(families) == 1 and any(ord(ch) > 0x2E7F for label in labels for ch in label):
+    fallbacks = [f for f in dict.fromkeys([*FALLBACK_FONTS, *([found] if found else [])])
+                 if f in installed]
+    if not fallbacks and any(ord(ch) > 0x2E7F for label in labels for ch in label):
         warnings.warn(
             "no font for some channel names is installed (for Chinese, Japanese or Korean "
             "install e.g. fonts-noto-cjk); they are drawn as boxes in the chart",
             stacklevel=2,
         )
-    return families
+    return ["DejaVu Sans", *fallbacks, "sans-serif"]
 
 
 @contextmanager
@@ -106,13 +231,17 @@ def figure_bytes(fig: Any, fmt: str, dpi: int = 120) -> bytes:
     """A :class:`matplotlib.figure.Figure` as PNG or SVG bytes, saved under :data:`CHART_LOCK`.
 
     No creation date or software version is embedded and SVG ids are salted
-    with a constant, so the same chart gives the same bytes.
+    with a constant, so the same chart gives the same bytes. SVG text stays
+    text (``svg.fonttype: none``), drawn by the browser in any script.
     """
     import matplotlib
 
     buffer = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-    with CHART_LOCK, matplotlib.rc_context({"svg.hashsalt": SVG_SALT}), _quiet_glyphs():
+    rc: Any = {"svg.hashsalt": SVG_SALT}
+    if fmt == "svg":
+        rc["svg.fonttype"] = "none"
+    with CHART_LOCK, matplotlib.rc_context(rc), _quiet_glyphs():
         fig.savefig(buffer, format=fmt, metadata=metadata, dpi=dpi)
     return buffer.getvalue()
 

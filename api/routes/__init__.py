@@ -8,6 +8,6 @@ from apiflask import APIBlueprint
 
 #: Modules of :mod:`api.routes`, each with a ``blueprint``.
 MODULES = ("health", "workspaces", "jobs", "audit", "datasets", "reports", "models", "plans",
-           "pages")
+           "pages", "docs_assets")
 BLUEPRINTS: list[APIBlueprint] = [import_module(f"api.routes.{name}").blueprint
                                   for name in MODULES]

@@ -379,9 +379,10 @@ def test_chart_svg_is_checked_and_escaped():
     """Matplotlib escapes channel names in its SVG; inline_svg drops them and refuses scripts."""
     results = html.attribution_results(attribution_result())
     raw = plot_comparison(results, "svg").decode("utf-8")
-    assert HOSTILE not in raw and "&lt;script&gt;" in raw  # matplotlib's comments
+    assert HOSTILE not in raw and "&lt;script&gt;" in raw  # matplotlib's comments and text
     inline = str(html.inline_svg(raw.encode("utf-8")))
-    assert inline.startswith("<svg") and "<!--" not in inline and "script" not in inline
+    assert inline.startswith("<svg") and "<!--" not in inline and "<script" not in inline
+    assert f">{escape(HOSTILE, quote=False)}</text>" in inline  # the name, kept as text
     for active in ('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
                    '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>',
                    '<svg xmlns="http://www.w3.org/2000/svg"><image href="https://x/y.png"/></svg>'):
