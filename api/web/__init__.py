@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, request
 from api.web import pages
 
 #: Modules of :mod:`api.web`, each with a ``blueprint`` of pages.
-MODULES = ("signin", "home", "datasets", "reports", "models", "plans", "admin")
+MODULES = ("signin", "home", "datasets", "reports", "models", "plans", "scenarios", "admin")
 #: The stylesheet and the script of the pages, served from the package.
 assets = Blueprint("web_assets", __name__, static_folder="static",
                    static_url_path="/assets", template_folder="../templates")

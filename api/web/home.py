@@ -49,6 +49,41 @@ def jobs_by_id(workspace_id: str, ids: set[str]) -> dict[str, Job]:
     return {j.id: j for j in rows}
 
 
+def kind_words() -> dict[str, str]:
+    """What each kind of dataset is, in the reader's language."""
+    return {"paths": i18n.gettext("journey paths"), "touches": i18n.gettext("touch log"),
+            "conversions": i18n.gettext("conversion log"), "spend": i18n.gettext("spend"),
+            "outcomes": i18n.gettext("outcomes"), "controls": i18n.gettext("controls"),
+            "lift_tests": i18n.gettext("lift tests")}
+
+
+def describe(lists: dict[str, list[Any]], currency: str) -> dict[str, str]:
+    """``row id -> what it is, in words`` for the reports, models, plans and forecasts."""
+    names = {d.id: d.name for d in lists.get("datasets", [])}
+    found = {}
+    for row in lists.get("reports", []):
+        models = ", ".join(str(m) for m in (row.parameters or {}).get("models", []))
+        found[row.id] = i18n.gettext("{models} on {dataset}", models=models,
+                                     dataset=names.get(row.dataset_id or "", row.dataset_id or
+                                                       "–"))
+    for row in lists.get("models", []):
+        spend = (row.datasets or {}).get("spend")
+        found[row.id] = i18n.gettext("{kpi} from {dataset}, {curve} curves",
+                                     kpi=i18n.gettext(row.parameters.get("kpi", "conversions")),
+                                     dataset=names.get(spend, spend or "–"),
+                                     curve=row.parameters.get("curve", "exponential"))
+    for row in [*lists.get("plans", []), *lists.get("forecasts", [])]:
+        weeks = (row.parameters or {}).get("horizon_weeks", 4)
+        budget = (row.parameters or {}).get("budget")
+        found[row.id] = i18n.gettext("{objective} plan, {budget} over {weeks} weeks",
+                                     objective=i18n.gettext(row.parameters.get("objective",
+                                                                              "conversions")),
+                                     budget=i18n.money(budget, currency), weeks=weeks) \
+            if row.kind == "plan" and budget is not None else \
+            i18n.gettext("Forecast over {weeks} weeks", weeks=weeks)
+    return found
+
+
 def next_steps(lists: dict[str, list[Any]]) -> list[tuple[str, str]]:
     """What to do next, given what the workspace holds: ``(sentence, endpoint)``."""
     kinds = {d.kind for d in lists.get("datasets", [])}
@@ -70,7 +105,7 @@ def next_steps(lists: dict[str, list[Any]]) -> list[tuple[str, str]]:
                       "web_plans.new_plan"))
     if pages.allowed("plan.read") and len(lists.get("plans", [])) >= 1:
         steps.append((i18n.gettext("Compare plans and forecasts side by side."),
-                      "web_plans.scenarios"))
+                      "web_scenarios.scenarios"))
     return steps
 
 
@@ -95,6 +130,7 @@ def home() -> Response:
     jobs = jobs_by_id(space, job_ids)
     running = any(j.state in ("queued", RUNNING) for j in jobs.values())
     return pages.render("web/home.html", title=pages.workspace().name, lists=lists, jobs=jobs,
+                        labels=describe(lists, pages.workspace().currency), kinds=kind_words(),
                         creators=creators(space), refresh=running,
                         steps=[s for s in next_steps(lists) if s[1] in current_app.view_functions],
                         endpoints=set(current_app.view_functions))

@@ -187,7 +187,7 @@ NAV = (("Home", "web_home.home", None),
        ("Attribution", "web_reports.new_report", "report.create"),
        ("Response models", "web_models.new_model", "model.create"),
        ("Plans", "web_plans.new_plan", "plan.create"),
-       ("Scenarios", "web_plans.scenarios", "plan.read"),
+       ("Scenarios", "web_scenarios.scenarios", "plan.read"),
        ("Audit trail", "web_admin.audit", "audit.read"),
        ("Keys and links", "web_admin.keys", "key.create"))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import import_module
 
 #: Modules of :mod:`api.web.catalog`, one per area of the workspace.
-AREAS = ("common", "datasets", "attribution", "models", "plans", "admin")
+AREAS = ("common", "datasets", "attribution", "models", "plans", "scenarios", "admin")
 
 
 def _merged() -> dict[str, str]:

@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+from flask import Flask
+
 from api.web.catalog import CHINESE
 from tests.conftest import ROOT
 
@@ -68,11 +70,15 @@ def test_nav_labels_are_translated() -> None:
 
 
 def test_roles_and_kinds_are_translated() -> None:
-    """Role and dataset-kind names are shown translated."""
+    """Every role and every kind of dataset has its words."""
     from api.access import ROLES
     from api.datasets import KINDS
+    from api.web.home import kind_words
 
-    assert all(name in CHINESE for name in (*ROLES, *KINDS))
+    assert all(name in CHINESE for name in ROLES)
+    with Flask(__name__).test_request_context(headers={"Accept-Language": "zh-CN"}):
+        words = kind_words()
+        assert set(words) == set(KINDS) and "转化日志" in words.values()
 
 
 def test_templates_exist() -> None:
