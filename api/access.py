@@ -54,7 +54,8 @@ _READ_ALL = {"dataset.read", "report.read", "model.read", "plan.read", "job.read
 PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(_READ_ALL | {"dataset.upload", "dataset.delete", "report.create",
                                     "model.create", "plan.create", "forecast.create",
-                                    "key.create", "key.read", "key.revoke"}),
+                                    "key.create", "key.read", "key.revoke",
+                                    "workspace.update"}),
     "buyer": frozenset(_READ_ALL | {"report.create", "model.create", "plan.create",
                                     "forecast.create"}),
     "auditor": frozenset({"dataset.read", "report.create", "report.read", "plan.read",

@@ -8,8 +8,10 @@ record their changes as :data:`SHELL`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.access import ADMIN, Principal
@@ -28,6 +30,24 @@ def record(session: Session, who: Principal, action: str, resource_type: str,
                            role=who.role, action=action, resource_type=resource_type,
                            resource_id=resource_id, fingerprint=fingerprint,
                            parameters=parameters or {}))
+
+
+def events(workspace_id: str, *, before: int | None = None, action: str | None = None,
+           key_id: str | None = None, resource_type: str | None = None,
+           since: datetime | None = None, until: datetime | None = None) -> Select[Any]:
+    """The workspace's events that match every filter given, newest first."""
+    statement = select(AuditEvent).where(AuditEvent.workspace_id == workspace_id)
+    for column, value in ((AuditEvent.action, action), (AuditEvent.key_id, key_id),
+                          (AuditEvent.resource_type, resource_type)):
+        if value is not None:
+            statement = statement.where(column == value)
+    if before is not None:
+        statement = statement.where(AuditEvent.id < before)
+    if since is not None:
+        statement = statement.where(AuditEvent.at >= since)
+    if until is not None:
+        statement = statement.where(AuditEvent.at < until)
+    return statement.order_by(AuditEvent.id.desc())
 
 
 def event_dict(event: AuditEvent) -> dict[str, Any]:

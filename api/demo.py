@@ -4,7 +4,7 @@ It loads the sample data of ``fixtures/`` through the same upload code as the
 API (so user ids of the touch and conversion logs are pseudonymised like any
 upload), queues an attribution report (Markov, Shapley and linear with
 bootstrap intervals) and a response-model fit with the fixture's lift tests,
-and returns an owner key and the URLs to open.
+and returns an owner key and a one-time sign-in link for the browser.
 """
 
 from __future__ import annotations
@@ -43,16 +43,21 @@ class Demo:
     owner_key: str
     report_id: str
     model_id: str
+    #: A one-time sign-in link's token for the demo owner.
+    signin_token: str
+    minutes: float
     datasets: dict[str, str] = field(default_factory=dict)
 
     def announce(self, base: str) -> str:
         """The lines ``spendwise serve`` prints about the demo."""
         return "\n".join([
-            f"demo workspace created; owner key (shown once, keep it): {self.owner_key}",
-            f"  attribution report: {base}/v1/reports/{self.report_id}/html",
-            f"  response model (fitting in the background, about a minute): "
-            f"{base}/v1/models/{self.model_id}/html",
-            f"  jobs: {base}/v1/jobs/<id>; send 'Authorization: Bearer <key>' with each request",
+            "demo workspace created, with sample data; an attribution report and a response "
+            "model (about a minute) are computing in the background.",
+            f"Open this link in a browser to sign in as the demo owner (it works once, within "
+            f"{self.minutes:g} minutes):",
+            f"  {base}/signin?token={self.signin_token}",
+            f"The demo owner's API key, for the JSON API and the sign-in page (shown once, keep "
+            f"it): {self.owner_key}",
         ])
 
 
@@ -61,6 +66,7 @@ def first_start(engine: Engine, settings: Settings) -> Demo | None:
     from api import jobs, reports
     from api.datasets import store_upload
     from api.fits import create_fit
+    from api.signin import issue_link
     from api.tables import Report
     from attribution.requests import AttributionRequest
     from spendwise import __version__
@@ -95,4 +101,5 @@ def first_start(engine: Engine, settings: Settings) -> Demo | None:
         fit = create_fit(session, store, workspace.id, key_row.id,
                          {k: ids[k] for k in ("spend", "outcomes", "controls", "lift_tests")},
                          {})
-        return Demo(owner_key, report.id, fit.id, ids)
+        token = issue_link(session, key_row.id, "first start", settings.signin_minutes)
+        return Demo(owner_key, report.id, fit.id, token, settings.signin_minutes, ids)

@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from api.access import ROLES
 from api.errors import Invalid
@@ -131,7 +132,26 @@ class WorkspaceIn(Strict):
 class WorkspaceOut(BaseModel):
     id: str
     name: str
+    currency: str = Field(description="ISO 4217 code of the money in the workspace's data")
     created_at: datetime
+
+
+def _known_currency(code: str) -> str:
+    from babel.numbers import list_currencies
+
+    if code not in list_currencies():
+        raise PydanticCustomError("currency", "must be an ISO 4217 currency code such as USD, "
+                                  "EUR or CNY, got {code!r}", {"code": code})
+    return code
+
+
+#: An ISO 4217 currency code, e.g. ``USD`` or ``CNY``.
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. CNY"),
+                     AfterValidator(_known_currency)]
+
+
+class WorkspaceUpdate(Strict):
+    currency: Currency
 
 
 class KeyIn(Strict):
@@ -234,3 +254,7 @@ class AuditQuery(Strict):
     before: RowId | None = Field(default=None, description="only events older than this id")
     limit: Limit = 100
     action: Label | None = Field(default=None, max_length=64)
+    key_id: Label | None = Field(default=None, max_length=40, description="only this key's")
+    resource_type: Label | None = Field(default=None, max_length=32)
+    since: Moment | None = Field(default=None, description="only events from this moment on")
+    until: Moment | None = Field(default=None, description="only events before this moment")

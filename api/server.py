@@ -19,10 +19,11 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from api.database import make_engine, session_factory
-from api.settings import Settings
+from api.settings import DEFAULT_DATA_DIR, Settings
 from api.store import ArtifactStore
 
 log = logging.getLogger("spendwise")
@@ -97,8 +98,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, threads
         say(f"admin key (shown once, keep it): {admin_key}")
     if created is not None:
         say(created.announce(base))
-    say(f"API: {base}/v1/health, documentation {base}/v1/docs, OpenAPI "
-        f"{base}/v1/openapi.json")
+    else:
+        say(f"Sign in at {base}/signin with an API key, or print a one-time sign-in link "
+            f"with: spendwise signin-link --workspace NAME --role owner{_flags(settings)}")
+    say(f"JSON API: {base}/v1/health, documentation {base}/v1/docs, OpenAPI "
+        f"{base}/v1/openapi.json (send 'Authorization: Bearer <key>')")
     try:
         # Headers up to 1 MiB reach the app, which answers anything over its own 16 KB limit
         # with a problem+json 431; past 1 MiB waitress refuses them itself, in plain text.
@@ -109,6 +113,15 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, threads
             process.terminate()
         for process in workers:
             process.join(timeout=30)
+
+
+def _flags(settings: Settings) -> str:
+    """The ``--database``/``--data-dir`` flags that reach this server's database."""
+    if settings.database_url:
+        return f" --database {_safe_url(settings.url)}"
+    if settings.data_dir.resolve() != Path(DEFAULT_DATA_DIR).resolve():
+        return f" --data-dir {settings.data_dir}"
+    return ""
 
 
 def _safe_url(url: str) -> str:

@@ -57,6 +57,21 @@ def register(commands: Any) -> None:
     _common(ws_create)
     ws_create.set_defaults(handler=run_workspace_create)
 
+    link = commands.add_parser(
+        "signin-link", help="print a one-time sign-in link for the browser",
+        description="Print a link that signs a browser into a workspace with a role. It works "
+                    "once, for --minutes (default 15); the session it opens belongs to a new key "
+                    "of that role, which `spendwise keys revoke` ends.")
+    link.add_argument("--workspace", required=True, help="workspace name")
+    link.add_argument("--role", required=True, choices=ROLES)
+    link.add_argument("--minutes", type=float, metavar="N",
+                      help="the link is refused N minutes from now (default 15)")
+    link.add_argument("--url", default="http://127.0.0.1:8000", metavar="BASE",
+                      help="address of the server, as the browser reaches it "
+                           "(default http://127.0.0.1:8000)")
+    _common(link)
+    link.set_defaults(handler=run_signin_link)
+
     keys = commands.add_parser("keys", help="manage API keys")
     key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = key_actions.add_parser("create", help="create a key and print it (once)")
@@ -153,12 +168,37 @@ def run_workspace_create(args: argparse.Namespace, _write: Any) -> int:
     return 0
 
 
+def run_signin_link(args: argparse.Namespace, _write: Any) -> int:
+    """``spendwise signin-link --workspace W --role R``: prints a one-time link."""
+    from api.access import workspace_by_name
+    from api.audit import SHELL
+    from api.errors import Invalid, NotFound
+    from api.workspaces import create_signin_link
+
+    if args.minutes is not None and not 0 < args.minutes <= 7 * 24 * 60:
+        raise Invalid(f"--minutes: must be more than 0 and at most a week (10080), got "
+                      f"{args.minutes:g}")
+    settings = _settings(args, signin_minutes=args.minutes)
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", args.url):
+        raise Invalid(f"--url: expected the server's address such as http://127.0.0.1:8000, "
+                      f"got {args.url!r}")
+    with _sessions(args).begin() as session:
+        workspace = workspace_by_name(session, args.workspace)
+        if workspace is None:
+            raise NotFound(f"--workspace: no workspace {args.workspace!r}")
+        token = create_signin_link(session, SHELL, workspace, args.role,
+                                   settings.signin_minutes)
+    print(f"{args.url.rstrip('/')}/signin?token={token}")
+    return 0
+
+
 def run_key_create(args: argparse.Namespace, _write: Any) -> int:
     """``spendwise keys create --workspace W --role R [--expires-days N]``: prints the key once."""
-    from api.access import issue_key, workspace_by_name
-    from api.audit import SHELL, record
+    from api.access import workspace_by_name
+    from api.audit import SHELL
     from api.errors import NotFound
     from api.schemas import KeyIn, build
+    from api.workspaces import create_key
 
     request = build(KeyIn, role=args.role, workspace=args.workspace,
                     label=args.label or "spendwise keys", expires_in_days=args.expires_days)
@@ -166,12 +206,8 @@ def run_key_create(args: argparse.Namespace, _write: Any) -> int:
         workspace = workspace_by_name(session, args.workspace)
         if workspace is None:
             raise NotFound(f"--workspace: no workspace {args.workspace!r}")
-        expires_at = request.expiry()
-        row, key = issue_key(session, request.role, workspace.id, request.label,
-                             expires_at=expires_at)
-        record(session, SHELL, "key.create", "key", row.id, workspace_id=workspace.id,
-               parameters={"role": request.role, "label": request.label,
-                           "expires_at": expires_at.isoformat() if expires_at else None})
+        _, key = create_key(session, SHELL, workspace, request.role, request.label,
+                            request.expiry())
     print(key)
     return 0
 
@@ -202,11 +238,11 @@ def _minute(moment: Any) -> str:
 
 def run_key_revoke(args: argparse.Namespace, _write: Any) -> int:
     """``spendwise keys revoke KEY_ID``: the key is refused from its next request on."""
-    from api.access import revoke
-    from api.audit import SHELL, record
+    from api.audit import SHELL
     from api.errors import NotFound
     from api.schemas import RESOURCE_ID_PATTERN
     from api.tables import ApiKey
+    from api.workspaces import revoke_key
 
     if not re.fullmatch(RESOURCE_ID_PATTERN, args.key_id):
         raise NotFound(f"no key {args.key_id!r}")
@@ -214,10 +250,8 @@ def run_key_revoke(args: argparse.Namespace, _write: Any) -> int:
         row = session.get(ApiKey, args.key_id)
         if row is None:
             raise NotFound(f"no key {args.key_id!r}")
-        if not revoke(row):
+        if not revoke_key(session, SHELL, row):
             print(f"key {row.id} was revoked already, at {_minute(row.revoked_at)}")
             return 0
-        record(session, SHELL, "key.revoke", "key", row.id, workspace_id=row.workspace_id,
-               parameters={"role": row.role, "label": row.label})
     print(f"key {args.key_id} revoked")
     return 0

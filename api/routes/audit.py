@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from sqlalchemy import select
 
 from api.app import auth, db, principal
-from api.audit import event_dict
+from api.audit import event_dict, events
 from api.schemas import AuditPage, AuditQuery
-from api.tables import AuditEvent
 
 blueprint = APIBlueprint("audit", __name__, url_prefix="/v1", tag="audit")
 
@@ -20,15 +18,15 @@ blueprint = APIBlueprint("audit", __name__, url_prefix="/v1", tag="audit")
 @blueprint.input(AuditQuery, location="query", arg_name="query")
 @blueprint.output(AuditPage)
 def list_events(query: AuditQuery) -> dict[str, Any]:
-    """Who did what and when in this workspace, newest first."""
+    """Who did what and when in this workspace, newest first; filtered by action, key,
+    resource type and time."""
     who = principal()
     who.require("audit.read")
-    statement = select(AuditEvent).where(AuditEvent.workspace_id == who.workspace_id)
-    if query.before is not None:
-        statement = statement.where(AuditEvent.id < query.before)
-    if query.action is not None:
-        statement = statement.where(AuditEvent.action == query.action)
-    rows = db().scalars(statement.order_by(AuditEvent.id.desc()).limit(query.limit + 1)).all()
+    assert who.workspace_id is not None
+    statement = events(who.workspace_id, before=query.before, action=query.action,
+                       key_id=query.key_id, resource_type=query.resource_type,
+                       since=query.since, until=query.until)
+    rows = db().scalars(statement.limit(query.limit + 1)).all()
     page = rows[:query.limit]
     return {"events": [event_dict(e) for e in page],
             "next_before": page[-1].id if len(rows) > query.limit else None}

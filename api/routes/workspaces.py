@@ -14,11 +14,20 @@ from apiflask import APIBlueprint
 from flask import Response
 from sqlalchemy.exc import IntegrityError
 
-from api.access import ADMIN, Principal, issue_key, keys_of, revoke, workspace_by_name
+from api import workspaces
+from api.access import ADMIN, Principal, keys_of, workspace_by_name
 from api.app import RESOURCE_ID, auth, db, principal
 from api.audit import record
 from api.errors import Conflict, Invalid, NotFound
-from api.schemas import KeyIn, KeyList, KeyOut, KeyQuery, WorkspaceIn, WorkspaceOut
+from api.schemas import (
+    KeyIn,
+    KeyList,
+    KeyOut,
+    KeyQuery,
+    WorkspaceIn,
+    WorkspaceOut,
+    WorkspaceUpdate,
+)
 from api.tables import ApiKey, Workspace
 
 blueprint = APIBlueprint("workspaces", __name__, url_prefix="/v1", tag="workspaces")
@@ -26,7 +35,8 @@ blueprint = APIBlueprint("workspaces", __name__, url_prefix="/v1", tag="workspac
 
 def workspace_dict(row: Workspace) -> dict[str, Any]:
     """The JSON form of a workspace (its pseudonym secret stays inside)."""
-    return {"id": row.id, "name": row.name, "created_at": row.created_at}
+    return {"id": row.id, "name": row.name, "currency": row.currency,
+            "created_at": row.created_at}
 
 
 @blueprint.post("/workspaces")
@@ -63,6 +73,23 @@ def current_workspace() -> dict[str, Any]:
     row = db().get(Workspace, who.workspace_id) if who.workspace_id else None
     if row is None:
         raise NotFound("the admin key belongs to no workspace")
+    return workspace_dict(row)
+
+
+@blueprint.patch("/workspaces/current")
+@blueprint.auth_required(auth)
+@blueprint.input(WorkspaceUpdate, arg_name="body")
+@blueprint.output(WorkspaceOut)
+@blueprint.doc(responses={403: "the role may not change the workspace",
+                          404: "the admin key has no workspace"})
+def update_workspace(body: WorkspaceUpdate) -> dict[str, Any]:
+    """Set the caller's workspace's currency (owners)."""
+    who = principal()
+    row = db().get(Workspace, who.workspace_id) if who.workspace_id else None
+    if row is None:
+        raise NotFound("the admin key belongs to no workspace")
+    workspaces.set_currency(db(), who, row, body.currency)
+    db().commit()
     return workspace_dict(row)
 
 
@@ -104,11 +131,8 @@ def create_key(body: KeyIn) -> dict[str, Any]:
     who.require("key.create")
     session = db()
     workspace = _workspace_of(who, body.workspace)
-    expires_at = body.expiry()
-    row, key = issue_key(session, body.role, workspace.id, body.label, expires_at=expires_at)
-    record(session, who, "key.create", "key", row.id, workspace_id=workspace.id,
-           parameters={"role": body.role, "label": body.label,
-                       "expires_at": expires_at.isoformat() if expires_at else None})
+    row, key = workspaces.create_key(session, who, workspace, body.role, body.label,
+                                     body.expiry())
     session.commit()
     return {"id": row.id, "workspace": workspace.name, "role": row.role, "label": row.label,
             "created_at": row.created_at, "expires_at": row.expires_at, "key": key}
@@ -144,9 +168,6 @@ def revoke_key(key_id: str) -> Response:
     row = session.get(ApiKey, key_id) if RESOURCE_ID.fullmatch(key_id) else None
     if row is None or (who.role != ADMIN and row.workspace_id != who.workspace_id):
         raise NotFound(f"no key {key_id!r} in this workspace")
-    if revoke(row):
-        record(session, who, "key.revoke", "key", row.id,
-               workspace_id=row.workspace_id or who.workspace_id,
-               parameters={"role": row.role, "label": row.label})
+    if workspaces.revoke_key(session, who, row):
         session.commit()
     return Response(status=204)

@@ -134,3 +134,53 @@ def test_errors_on_pages_are_pages(browser: Browser) -> None:
     response = browser.get("/no/such/page")
     assert response.status_code == 404 and response.mimetype == "text/html"
     assert "Content-Security-Policy" in response.headers
+
+
+def test_signin_link_command_prints_a_working_link(tmp_path: Path, capsys: Any) -> None:
+    """``spendwise signin-link`` prints a link that opens a session of the role asked for."""
+    from api.cli import main
+
+    app = make_app(_sqlite(tmp_path), tmp_path)
+    database = ["--database", app.extensions["spendwise"].settings.url]
+    assert main(["signin-link", "--workspace", "acme", "--role", "auditor",
+                 "--url", "http://example.test:9000/", *database]) == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith("http://example.test:9000/signin?token=")
+    client = app.test_client()
+    assert client.get(link.removeprefix("http://example.test:9000")).status_code == 303
+    assert "auditor" in text_of(client.get("/").get_data(as_text=True))
+    assert main(["signin-link", "--workspace", "nope", "--role", "owner", *database]) == 2
+    assert main(["signin-link", "--workspace", "acme", "--role", "owner", "--minutes", "0",
+                 *database]) == 2
+    errors = capsys.readouterr().err
+    assert "--workspace: no workspace 'nope'" in errors and "--minutes: must be more" in errors
+
+
+def test_first_start_prints_a_link_for_the_demo_owner(tmp_path: Path) -> None:
+    """The demo's announcement holds a one-time link that signs in as the demo owner."""
+    from api.app import create_app
+    from api.bootstrap import prepare
+    from api.database import make_engine
+    from api.demo import first_start
+    from api.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", workers=0)
+    engine = make_engine(settings.url)
+    prepare(engine, settings)
+    demo = first_start(engine, settings)
+    assert demo is not None and first_start(engine, settings) is None
+    text = demo.announce("http://127.0.0.1:8000")
+    link = next(w for w in text.split() if "/signin?token=" in w)
+    assert "15 minutes" in text and demo.owner_key in text
+    client = create_app(settings, engine=engine).test_client()
+    response = client.get(link.removeprefix("http://127.0.0.1:8000"))
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    home = text_of(client.get("/").get_data(as_text=True))
+    assert "demo" in home and "owner" in home
+    engine.dispose()
+
+
+def _sqlite(folder: Path) -> Any:
+    from tests.api.conftest import Database
+
+    return Database("sqlite", f"sqlite:///{folder / 'spendwise.db'}")
