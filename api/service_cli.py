@@ -16,6 +16,18 @@ from typing import Any
 from api.access import ROLES
 
 
+def _whole(low: int, high: int) -> Any:
+    """An argparse type: a whole number from ``low`` to ``high`` (argparse names the flag)."""
+    def parse(text: str) -> int:
+        if not text.strip().lstrip("+").isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, "
+                                             f"got {text!r}")
+        return int(text)
+
+    parse.__name__ = "number"
+    return parse
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", metavar="URL",
                         help="database URL (default: SQLite in the data directory)")
@@ -30,9 +42,11 @@ def register(commands: Any) -> None:
                                             "job workers; on an empty database, create the "
                                             "demo workspace from fixtures/.")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, help="embedded job workers (default 1)")
-    serve.add_argument("--threads", type=int, default=8, help="web threads (default 8)")
+    serve.add_argument("--port", type=_whole(1, 65535), default=8000)
+    serve.add_argument("--workers", type=_whole(0, 64),
+                       help="embedded job workers (default 1; 0 to run `spendwise worker` apart)")
+    serve.add_argument("--threads", type=_whole(1, 256), default=8,
+                       help="web threads (default 8)")
     serve.add_argument("--no-demo", action="store_true",
                        help="do not create the demo workspace on an empty database")
     _common(serve)

@@ -184,3 +184,15 @@ def _sqlite(folder: Path) -> Any:
     from tests.api.conftest import Database
 
     return Database("sqlite", f"sqlite:///{folder / 'spendwise.db'}")
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--workers", "-1"), ("--port", "99999"),
+                                             ("--threads", "x")])
+def test_serve_names_the_flag_it_refuses(flag: str, value: str, capsys: Any) -> None:
+    """``spendwise serve`` refuses a bad count on one line that names its flag."""
+    from api.cli import main
+
+    assert main(["serve", flag, value]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"spendwise: error: argument {flag}: must be a whole number")
+    assert "\n" not in error
