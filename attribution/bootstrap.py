@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from attribution.base import AttributionModel, Interval, Intervals
 from attribution.errors import ParameterError
 from attribution.paths import PathTable
+from spendwise.progress import Progress, ignore
 
 METHODS = ("poisson", "multinomial")
 BATCH = 25
@@ -68,6 +69,7 @@ def bootstrap(
     seed: int = 0,
     method: str = "poisson",
     level: float = 0.95,
+    progress: Progress | None = None,
 ) -> Intervals:
     """Percentile intervals of ``model``'s channel credit over bootstrap replicates.
 
@@ -81,6 +83,9 @@ def bootstrap(
         ``"poisson"`` or ``"multinomial"`` (see the module docstring).
     level
         Coverage of the intervals, e.g. 0.95.
+    progress
+        Called as ``progress(done, replicates, "bootstrap")`` after each batch of
+        replicates (:mod:`spendwise.progress`).
     """
     if not (isinstance(replicates, int) and replicates >= 2):
         raise ParameterError(f"bootstrap: replicates must be an integer of at least 2, got "
@@ -95,13 +100,17 @@ def bootstrap(
         raise ParameterError(f"bootstrap: the paths hold {journeys:.3g} journeys, more than "
                              f"the {MAX_JOURNEYS:.0e} the bootstrap can resample exactly; fit "
                              "without bootstrap intervals, or scale the counts down")
+    report = ignore if progress is None else progress
     rng = np.random.default_rng(seed)
     conv_parts, value_parts = [], []
+    done = 0
     for size in _batches(replicates):
         conv, null, value = resample_counts(paths, rng, size, method)
         c, v = model.channel_totals(paths, conv, null, value)
         conv_parts.append(c)
         value_parts.append(v)
+        done += size
+        report(done, replicates, "bootstrap")
     conv_all = np.vstack(conv_parts)
     value_all = np.vstack(value_parts)
     totals = conv_all.sum(axis=1, keepdims=True)

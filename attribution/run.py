@@ -7,16 +7,15 @@ call :func:`attribute`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from attribution.base import AttributionModel, AttributionResult
 from attribution.bootstrap import bootstrap
 from attribution.paths import PathTable
 from attribution.requests import AttributionRequest
+from spendwise.progress import Progress, ignore, part
 
 
 def attribute(paths: PathTable, request: AttributionRequest,
-              progress: Callable[[float], None] | None = None
+              progress: Progress | None = None
               ) -> tuple[list[AttributionModel], list[AttributionResult]]:
     """Fit each model of ``request`` on ``paths``, with bootstrap intervals when asked.
 
@@ -27,24 +26,34 @@ def attribute(paths: PathTable, request: AttributionRequest,
     request
         The models and their settings.
     progress
-        Called with the fraction of models done, after each model.
+        Called as ``progress(done, total, note)`` (:mod:`spendwise.progress`). With
+        bootstrap intervals the units are replicates, ``total = models x replicates``,
+        reported after each batch with the note ``"<model>: bootstrap"`` (and
+        ``"<model>: fitting"`` while a model is fitted); without, the units are
+        models, reported after each fit.
 
     Returns
     -------
     tuple
         The fitted estimators and their results, in the order of ``request.models``.
     """
+    report = ignore if progress is None else progress
     settings = request.settings
     models = request.make_models()
+    replicates = settings.bootstrap
+    total = len(models) * replicates if replicates else len(models)
     results: list[AttributionResult] = []
-    for done, model in enumerate(models, start=1):
+    for index, (name, model) in enumerate(zip(request.models, models, strict=True)):
+        if replicates:
+            report(index * replicates, total, f"{name}: fitting")
         result = model.fit(paths).result
-        if settings.bootstrap:
-            intervals = bootstrap(model, paths, replicates=settings.bootstrap,
-                                  seed=settings.seed, method=settings.bootstrap_method,
-                                  level=settings.ci_level)
+        if replicates:
+            intervals = bootstrap(model, paths, replicates=replicates, seed=settings.seed,
+                                  method=settings.bootstrap_method, level=settings.ci_level,
+                                  progress=part(report, index * replicates, replicates, total,
+                                                f"{name}: "))
             result = result.with_intervals(intervals)
+        else:
+            report(index + 1, total, name)
         results.append(result)
-        if progress is not None:
-            progress(done / len(models))
     return models, results

@@ -34,6 +34,13 @@ Every plan is checked by its own duality gap (:func:`optimizer.certificate.certi
 a solver answer without a certified gap is not accepted. Obvious conflicts are
 caught before solving; an infeasible status is explained afterwards by solving
 the closest feasible question (the best ROMI, the most KPI within reach).
+
+Progress
+    :meth:`BudgetAllocator.plan` reports :data:`PLAN_STEPS` steps to an optional
+    callback (:mod:`spendwise.progress`): building the program (0 of 3), solving
+    it (1 of 3, the note naming each solver tried in turn), certifying the answer
+    (2 of 3) and the certified plan (3 of 3); water filling starts at 1. A solver
+    reports nothing while it runs, so a step is the finest unit there is.
 """
 
 from __future__ import annotations
@@ -62,11 +69,14 @@ from optimizer.objectives import (
 from optimizer.plan import Plan
 from optimizer.posterior import ResponseDraws
 from optimizer.problem import Solution, Spec
-from optimizer.requests import PLAN_DEFAULTS, PlanRequest
+from optimizer.requests import PLAN_DEFAULTS, PlanRequest, period_of
 from optimizer.waterfill import solve_separable
+from spendwise.progress import Progress, ignore
 
 ENGINES = ("auto", "separable", "conic")
 SEPARABLE_OBJECTIVES = ("conversions", "revenue", "profit", "min_spend")
+#: Steps a plan reports to its progress callback: build, solve, certify.
+PLAN_STEPS = 3
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -84,7 +94,7 @@ def _number(value: Any) -> Any:
     return value
 
 
-def curve_term_count(draws: ResponseDraws, mode: str, horizon_weeks: int) -> int:
+def curve_term_count(draws: ResponseDraws, mode: str, horizon_weeks: float) -> int:
     """Curve terms of the convex program: draws x channels, x weeks in per-week mode."""
     n_draws, n_channels = np.shape(draws.beta)
     return int(n_draws * n_channels * (horizon_weeks if mode == "per_week" else 1))
@@ -135,7 +145,8 @@ class BudgetAllocator:
         (revenue - spend), ``"cvar"`` (mean KPI of the worst ``alpha`` share of
         draws) or ``"min_spend"`` (least spend whose expected KPI reaches ``target``).
     horizon_weeks
-        Weeks ``H`` the plan covers; the budget is for all of them.
+        Weeks ``H`` the plan covers; the budget is for all of them. Whole weeks, or in
+        steady state a period's fraction (52/12 for a month; :mod:`optimizer.requests`).
     alpha
         CVaR level: the share of worst draws averaged (``1`` gives the mean).
     max_spend_multiple
@@ -147,7 +158,7 @@ class BudgetAllocator:
 
     def __init__(self, draws: ResponseDraws, *, mode: str = PLAN_DEFAULTS.mode,
                  objective: str = PLAN_DEFAULTS.objective,
-                 horizon_weeks: int = PLAN_DEFAULTS.horizon_weeks,
+                 horizon_weeks: float = PLAN_DEFAULTS.horizon_weeks,
                  alpha: float = PLAN_DEFAULTS.alpha,
                  max_spend_multiple: float | None = PLAN_DEFAULTS.max_spend_multiple,
                  engine: str = "auto") -> None:
@@ -193,6 +204,8 @@ class BudgetAllocator:
             budget=_number(budget), budget_mode=budget_mode, objective=self.objective,
             alpha=_number(self.alpha), target=_number(target),
             horizon_weeks=self.horizon_weeks, per_week=self.mode == "per_week",
+            period=None if float(self.horizon_weeks).is_integer() else
+            period_of(self.horizon_weeks),
             max_change=({c: _number(v) for c, v in max_change.items()}
                         if isinstance(max_change, Mapping) else _number(max_change)),
             locked=tuple(locked), romi_floor=_number(romi_floor),
@@ -267,10 +280,14 @@ class BudgetAllocator:
         return Prepared(request, limits, spec, self._engine_for(spec),
                         curve_term_count(self.draws, spec.mode, spec.horizon_weeks))
 
-    def plan(self, request: PlanRequest | Prepared) -> Plan:
-        """The certified plan of a request, or of one already prepared (:meth:`prepare`)."""
+    def plan(self, request: PlanRequest | Prepared, *, progress: Progress | None = None
+             ) -> Plan:
+        """The certified plan of a request, or of one already prepared (:meth:`prepare`);
+        ``progress`` hears the :data:`PLAN_STEPS` steps (module docstring)."""
         prepared = request if isinstance(request, Prepared) else self.prepare(request)
-        solution, fc, certificate = self._optimise(prepared.spec)
+        report = ignore if progress is None else progress
+        solution, fc, certificate = self._optimise(prepared.spec, report)
+        report(PLAN_STEPS, PLAN_STEPS, "certified")
         return self._plan(prepared, solution, fc, certificate)
 
     def conic_size(self) -> int:
@@ -290,7 +307,7 @@ class BudgetAllocator:
             check_budget(self.draws, limits, budget, mode, weeks)
         spec = Spec(request.objective, request.mode, weeks, budget,
                     None if budget is None else mode, limits.lower, limits.upper,
-                    request.romi_floor, request.target, request.alpha)
+                    request.romi_floor, request.target, request.alpha, period=request.period)
         if budget is None and not np.all(np.isfinite(spec.upper)):
             spec = self._finite_upper(spec)
         return spec
@@ -329,7 +346,7 @@ class BudgetAllocator:
         """The built problem of this shape, built on first use and reused after."""
         if not hasattr(self, "problems_"):
             self.problems_: dict[tuple[Any, ...], ConicProblem] = {}
-            self.terms_: dict[tuple[str, int], Terms] = {}
+            self.terms_: dict[tuple[str, float], Terms] = {}
         shape = (spec.mode, spec.horizon_weeks)
         if shape not in self.terms_:
             self.terms_[shape] = curve_terms(self.draws, *shape)
@@ -348,28 +365,37 @@ class BudgetAllocator:
         fc = forecast(self.draws, spend, horizon_weeks=spec.horizon_weeks, mode=spec.mode)
         return solution, fc, certify(self.draws, spec, solution, fc)
 
-    def _optimise(self, spec: Spec) -> tuple[Solution, Forecast, Certificate]:
+    def _optimise(self, spec: Spec, progress: Progress = ignore
+                  ) -> tuple[Solution, Forecast, Certificate]:
         if self._engine_for(spec) == "separable":
-            return self._separable(spec)
-        return self._conic(spec)
+            return self._separable(spec, progress)
+        return self._conic(spec, progress)
 
-    def _separable(self, spec: Spec) -> tuple[Solution, Forecast, Certificate]:
+    def _separable(self, spec: Spec, progress: Progress = ignore
+                   ) -> tuple[Solution, Forecast, Certificate]:
+        progress(1, PLAN_STEPS, "water filling")
         solution = solve_separable(self.draws, spec)
         if solution.status in INFEASIBLE:
             self._explain(spec)
+        progress(2, PLAN_STEPS, "certifying the plan")
         result = self._finish(spec, solution)
         if not result[2].certified:
             raise SolverError(f"water filling did not certify the plan: relative gap "
                               f"{result[2].gap_rel:.1e}")
         return result
 
-    def _conic(self, spec: Spec) -> tuple[Solution, Forecast, Certificate]:
+    def _conic(self, spec: Spec, progress: Progress = ignore
+               ) -> tuple[Solution, Forecast, Certificate]:
+        progress(0, PLAN_STEPS, "building the convex program")
         problem = self._problem(spec)
         scale = spec.budget if spec.budget is not None else \
             spec.horizon_weeks * float(spec.upper.sum()) or 1.0
         problem.assign(spec, scale)
         failures = []
-        for solver, options in SOLVERS:
+        step = 1
+        for attempt, (solver, options) in enumerate(SOLVERS, start=1):
+            progress(step, PLAN_STEPS, f"solving with {solver} (attempt {attempt} of "
+                                       f"{len(SOLVERS)})")
             try:
                 status = problem.run(solver, options)
             except cp.error.SolverError as exc:
@@ -378,6 +404,8 @@ class BudgetAllocator:
             if status in INFEASIBLE:
                 self._explain(spec)
             if status in OPTIMAL and problem.share.value is not None:
+                step = 2  # kept if this answer fails its certificate: done never goes back
+                progress(step, PLAN_STEPS, "certifying the plan")
                 result = self._finish(spec, problem.solution(spec, solver))
                 if result[2].certified:
                     return result
@@ -466,7 +494,7 @@ class BudgetAllocator:
 
 def plan_budget(draws: ResponseDraws, budget: float | None = None, *,
                 mode: str = PLAN_DEFAULTS.mode, objective: str = PLAN_DEFAULTS.objective,
-                horizon_weeks: int = PLAN_DEFAULTS.horizon_weeks,
+                horizon_weeks: float = PLAN_DEFAULTS.horizon_weeks,
                 alpha: float = PLAN_DEFAULTS.alpha,
                 max_spend_multiple: float | None = PLAN_DEFAULTS.max_spend_multiple,
                 engine: str = "auto", **constraints: Any) -> Plan:

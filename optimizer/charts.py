@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optimizer.problem import horizon_words
 from spendwise.charts import chart_text, drawing, figure_bytes
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def plan_figure(plan: Any) -> Figure:
                         xerr=np.vstack([mid - low, high - mid]), capsize=2)
         spend_ax.set_yticks(y, [chart_text(c) for c in channels])
         spend_ax.invert_yaxis()
-        spend_ax.set_xlabel(f"spend over {proposed.horizon_weeks} weeks")
+        spend_ax.set_xlabel(f"spend over {horizon_words(proposed.horizon_weeks)}")
         kpi_ax.set_xlabel(chart_text(f"expected {proposed.kpi_name} (median, 90% interval)"))
         spend_ax.legend(loc="best", fontsize=8)
         for ax in (spend_ax, kpi_ax):
@@ -63,7 +64,7 @@ def _number(value: Any) -> float:
 
 
 def allocation_figure(channels: Sequence[str], spend: Mapping[str, Sequence[float]],
-                      kpi: Mapping[str, Sequence[Any]], horizon_weeks: int, kpi_name: str,
+                      kpi: Mapping[str, Sequence[Any]], horizon_weeks: float, kpi_name: str,
                       title: str) -> Figure:
     """Two panels per channel from the JSON form of a plan or forecast.
 
@@ -112,7 +113,7 @@ def allocation_figure(channels: Sequence[str], spend: Mapping[str, Sequence[floa
             ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         spend_ax.set_yticks(y, [chart_text(c) for c in channels])
         spend_ax.invert_yaxis()
-        spend_ax.set_xlabel(f"spend over {horizon_weeks} weeks")
+        spend_ax.set_xlabel(f"spend over {horizon_words(horizon_weeks)}")
         kpi_ax.set_xlabel(chart_text(f"expected {kpi_name} (median, 90% interval)"))
         fig.suptitle(chart_text(title))
         fig.tight_layout()
@@ -120,7 +121,7 @@ def allocation_figure(channels: Sequence[str], spend: Mapping[str, Sequence[floa
 
 
 def allocation_chart(channels: Sequence[str], spend: Mapping[str, Sequence[float]],
-                     kpi: Mapping[str, Sequence[Any]], horizon_weeks: int, kpi_name: str,
+                     kpi: Mapping[str, Sequence[Any]], horizon_weeks: float, kpi_name: str,
                      title: str, fmt: str = "svg") -> bytes:
     """The chart of :func:`allocation_figure` as ``svg`` (default) or ``png`` bytes."""
     return figure_bytes(allocation_figure(channels, spend, kpi, horizon_weeks, kpi_name, title),

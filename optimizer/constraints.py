@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from optimizer.errors import InfeasibleError, ParameterError
 from optimizer.posterior import ResponseDraws
+from optimizer.problem import weeks_text
 
 Array = NDArray[np.float64]
 Bounds = Mapping[str, tuple[float | None, float | None]]
@@ -142,10 +143,10 @@ def channel_limits(
 
 
 def check_budget(draws: ResponseDraws, limits: Limits, budget: float, budget_mode: str,
-                 horizon_weeks: int) -> None:
+                 horizon_weeks: float) -> None:
     """Raise if the locked channels, the minimums or (equal budget) the maximums cannot
     meet a horizon ``budget``."""
-    weeks = f"over the {horizon_weeks}-week horizon"
+    weeks = f"over the {weeks_text(horizon_weeks)}-week horizon"
     locked = [draws.channels.index(c) for c in limits.locked]
     locked_spend = horizon_weeks * float(np.asarray(draws.current)[locked].sum())
     if locked_spend > budget * (1 + _SLACK):
@@ -159,5 +160,6 @@ def check_budget(draws: ResponseDraws, limits: Limits, budget: float, budget_mod
     if budget_mode == "equal" and maximum < budget * (1 - _SLACK):
         raise InfeasibleError(
             f"channel maximums add up to {money(maximum)} {weeks}, below the budget of "
-            f"{money(budget)}; widen the bounds or max_spend_multiple, or use "
-            "budget_mode='cap'")
+            f"{money(budget)}; widen the channels' maximums (bounds, max_change, "
+            f"max_spend_multiple), or let the plan spend less than the budget "
+            f"(budget_mode 'cap')")

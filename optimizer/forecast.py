@@ -4,7 +4,8 @@ Any allocation (the current one, a :class:`~optimizer.plan.Plan`, a
 ``(channels,)`` weekly spend or a ``(weeks, channels)`` schedule) is evaluated
 draw by draw, so every number comes with its spread across the posterior.
 
-Two ways of counting a horizon of ``H`` weeks:
+Two ways of counting a horizon of ``H`` weeks (whole weeks, or in steady state a
+period's fraction: 52/12 for a month, :mod:`optimizer.requests`):
 
 * **steady** (a ``(channels,)`` weekly spend ``x``): the spend has run long
   enough for the normalised adstock to settle, so draw ``d`` of channel ``c``
@@ -50,7 +51,7 @@ class Schedule(Protocol):
     def mode(self) -> str: ...
 
     @property
-    def horizon_weeks(self) -> int: ...
+    def horizon_weeks(self) -> float: ...
 
 
 def interval(samples: ArrayLike) -> dict[str, float | None]:
@@ -70,25 +71,28 @@ def _checked_mode(mode: str) -> str:
 
 
 def as_schedule(
-    draws: ResponseDraws, allocation: Schedule | ArrayLike | str, horizon_weeks: int,
+    draws: ResponseDraws, allocation: Schedule | ArrayLike | str, horizon_weeks: float,
     mode: str | None = None,
-) -> tuple[Array, str, int]:
+) -> tuple[Array, str, float]:
     """``(weekly_spend, mode, horizon_weeks)`` of an allocation, validated.
 
     ``"current"`` means ``draws.current``; a ``(channels,)`` array is a steady
-    weekly spend unless ``mode="per_week"`` (then it repeats every week); a
-    ``(weeks, channels)`` array is a per-week schedule over ``weeks`` weeks.
+    weekly spend unless ``mode="per_week"`` (then it repeats every week, and
+    ``horizon_weeks`` must be whole); a ``(weeks, channels)`` array is a
+    per-week schedule over ``weeks`` weeks.
     """
     if hasattr(allocation, "weekly_spend"):
         plan: Any = allocation
-        return np.asarray(plan.weekly_spend, dtype=float), plan.mode, int(plan.horizon_weeks)
+        return np.asarray(plan.weekly_spend, dtype=float), plan.mode, plan.horizon_weeks
     if isinstance(allocation, str):
         if allocation != "current":
             raise ParameterError(f"allocation: unknown name {allocation!r}; use 'current', "
                                  "a plan or an array of spend")
         allocation = draws.current
-    if not (isinstance(horizon_weeks, int) and horizon_weeks >= 1):
-        raise ParameterError(f"horizon_weeks: must be a positive integer, got {horizon_weeks!r}")
+    if isinstance(horizon_weeks, bool) or not isinstance(horizon_weeks, int | float) or \
+            not (np.isfinite(horizon_weeks) and horizon_weeks >= 1):
+        raise ParameterError(f"horizon_weeks: must be a number of weeks from 1, got "
+                             f"{horizon_weeks!r}")
     spend = np.asarray(allocation, dtype=float)
     if spend.shape[-1:] != (draws.n_channels,) or spend.ndim not in (1, 2):
         raise InputError(f"allocation: expected shape ({draws.n_channels},) or "
@@ -100,11 +104,15 @@ def as_schedule(
             raise ParameterError("mode: a (weeks, channels) schedule is evaluated per_week")
         return spend, "per_week", len(spend)
     if _checked_mode(mode or "steady") == "per_week":
-        return np.tile(spend, (horizon_weeks, 1)), "per_week", horizon_weeks
+        if not float(horizon_weeks).is_integer():
+            raise ParameterError(f"horizon_weeks: a per-week schedule needs whole weeks, got "
+                                 f"{horizon_weeks:g}")
+        weeks = int(horizon_weeks)
+        return np.tile(spend, (weeks, 1)), "per_week", weeks
     return spend, "steady", horizon_weeks
 
 
-def channel_kpi(draws: ResponseDraws, spend: Array, mode: str, horizon_weeks: int
+def channel_kpi(draws: ResponseDraws, spend: Array, mode: str, horizon_weeks: float
                 ) -> tuple[Array, Array]:
     """``(kpi, carryover)``, both ``(draws, channels)`` horizon totals (module docstring)."""
     if mode == "steady":
@@ -133,7 +141,7 @@ def draw_gradient(draws: ResponseDraws, spend: Array, mode: str) -> Array:
     return grad
 
 
-def kpi_gradient(draws: ResponseDraws, spend: Array, mode: str, horizon_weeks: int,
+def kpi_gradient(draws: ResponseDraws, spend: Array, mode: str, horizon_weeks: float,
                  weights: Array) -> Array:
     """Gradient of ``sum_dc weights[d, c] kpi[d, c]`` with respect to the weekly spend.
 
@@ -170,7 +178,7 @@ class Forecast:
 
     channels: tuple[str, ...]
     mode: str
-    horizon_weeks: int
+    horizon_weeks: float
     weekly_spend: Array
     kpi: Array
     carryover_kpi: Array
@@ -254,7 +262,7 @@ class Forecast:
 
 def forecast(
     draws: ResponseDraws, allocation: Schedule | ArrayLike | str = "current", *,
-    horizon_weeks: int = PLAN_DEFAULTS.horizon_weeks, mode: str | None = None,
+    horizon_weeks: float = PLAN_DEFAULTS.horizon_weeks, mode: str | None = None,
 ) -> Forecast:
     """Forecast the KPI, revenue and ROMI of an allocation over the posterior draws.
 
@@ -323,7 +331,7 @@ class Comparison:
 
 def compare(
     draws: ResponseDraws, current: Schedule | ArrayLike | str, proposed: Schedule | ArrayLike | str,
-    *, horizon_weeks: int = PLAN_DEFAULTS.horizon_weeks, mode: str | None = None,
+    *, horizon_weeks: float = PLAN_DEFAULTS.horizon_weeks, mode: str | None = None,
 ) -> Comparison:
     """Compare two allocations draw by draw (same draws, same horizon).
 
@@ -346,6 +354,7 @@ def forecast_of(draws: ResponseDraws, request: ForecastRequest) -> dict[str, Any
 
     ``allocation`` is a weekly spend held over the horizon, ``schedule`` a spend
     per week; ``against_current`` is ``None`` unless ``compare_with_current``.
+    The forecast names the request's ``period`` (``None`` for whole weeks).
     """
     if request.schedule is not None:
         allocation: Any = np.array([draws.spend_by_channel(week, f"schedule[{i}]")
@@ -356,5 +365,6 @@ def forecast_of(draws: ResponseDraws, request: ForecastRequest) -> dict[str, Any
     against = None
     if request.compare_with_current:
         against = compare(draws, "current", allocation, horizon_weeks=weeks).to_dict()
-    return {"forecast": forecast(draws, allocation, horizon_weeks=weeks).to_dict(),
+    return {"forecast": {**forecast(draws, allocation, horizon_weeks=weeks).to_dict(),
+                         "period": request.period},
             "against_current": against}

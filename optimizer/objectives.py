@@ -93,10 +93,12 @@ def _scale_free(family: CurveFamily) -> bool:
                             atol=0.0))
 
 
-def curve_terms(draws: ResponseDraws, mode: str, horizon_weeks: int) -> Terms:
-    """Build ``P``, ``q``, ``G`` and the scales for ``draws`` (module docstring)."""
-    n_draws, n_ch, weeks = draws.n_draws, draws.n_channels, horizon_weeks
+def curve_terms(draws: ResponseDraws, mode: str, horizon_weeks: float) -> Terms:
+    """Build ``P``, ``q``, ``G`` and the scales for ``draws`` (module docstring); a steady
+    horizon may be a period's fraction of weeks, a per-week one is whole."""
+    n_draws, n_ch = draws.n_draws, draws.n_channels
     if mode == "steady":
+        weeks = horizon_weeks
         rows = np.arange(n_draws * n_ch)
         spread = sp.csr_array((np.full(rows.size, 1.0 / weeks), (rows, rows % n_ch)),
                               shape=(rows.size, n_ch))
@@ -104,6 +106,7 @@ def curve_terms(draws: ResponseDraws, mode: str, horizon_weeks: int) -> Terms:
         beta, value = weeks * draws.beta.ravel(), draws.revenue_factor.ravel()
         n_terms, per_draw = rows.size, n_ch
     else:
+        weeks = int(horizon_weeks)
         w = draws.carryover_weights
         parts = []
         for lag in range(min(draws.max_lag, weeks)):
@@ -195,7 +198,7 @@ class ConicProblem:
         spend, objective = self.scale["spend"], self.scale["objective"]
         share = np.asarray(self.share.value, dtype=float)
         weekly = spec.per_cell(spend) * share if spec.mode == "steady" else \
-            (spend * share).reshape(spec.horizon_weeks, -1)
+            (spend * share).reshape(int(spec.horizon_weeks), -1)
 
         def dual(name: str, per: float) -> float:
             con = self.duals.get(name)

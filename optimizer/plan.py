@@ -56,8 +56,8 @@ class Plan:
         return self.forecast.mode
 
     @property
-    def horizon_weeks(self) -> int:
-        """Weeks in the horizon."""
+    def horizon_weeks(self) -> float:
+        """Weeks in the horizon (52/12 for a month)."""
         return self.forecast.horizon_weeks
 
     @property
@@ -99,13 +99,20 @@ class Plan:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plan (spend in currency over the horizon unless named weekly)."""
+        """JSON-ready plan (spend in currency over the horizon unless named weekly).
+
+        ``budget.period`` is the request's period (``"month"``, ...) or ``"horizon"``;
+        ``prob_beats`` is the share of draws in which the plan's KPI, revenue and
+        profit are strictly above the current allocation's (``prob_beats_current``
+        is its KPI entry).
+        """
         spec, kpi = self.spec, self.forecast.kpi_name
         budget = None if spec.budget is None else float(spec.budget)
         return {
             "objective": self.objective,
             "status": self.status,
-            "budget": {"amount": budget, "period": "horizon", "horizon_weeks": spec.horizon_weeks,
+            "budget": {"amount": budget, "period": spec.period or "horizon",
+                       "horizon_weeks": spec.horizon_weeks,
                        "weekly": None if budget is None else budget / spec.horizon_weeks,
                        "constraint": spec.budget_mode},
             "mode": self.mode,
@@ -115,7 +122,9 @@ class Plan:
             "total": {**self.forecast.total_dict(),
                       "current_spend": float(self.current.spend.sum()),
                       "current_kpi": self.current.total_dict()["kpi"],
-                      "kpi_gain": interval(self.comparison.kpi_gain)},
+                      "kpi_gain": interval(self.comparison.kpi_gain),
+                      "revenue_gain": interval(self.comparison.revenue_gain),
+                      "profit_gain": interval(self.comparison.profit_gain)},
             "shadow_price": {"value": self.shadow_price,
                              "unit": SHADOW_UNITS[self.objective].format(kpi=kpi)},
             "prob_beats_current": self.prob_beats_current,
@@ -123,4 +132,5 @@ class Plan:
             "solver": self.solver,
             "engine": self.engine,
             "constraints": self.constraints,
+            "prob_beats": self.comparison.prob_beats,
         }

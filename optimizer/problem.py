@@ -18,17 +18,36 @@ OBJECTIVES = ("conversions", "revenue", "profit", "cvar", "min_spend")
 REVENUE_OBJECTIVES = ("revenue", "profit")
 
 
+#: Weeks in a month: a twelfth of a 52-week year.
+MONTH_WEEKS = 52 / 12
+
+
+def weeks_text(weeks: float) -> str:
+    """A horizon in weeks as people read it: ``4``, ``13``, ``4.33`` (a month)."""
+    return f"{weeks:g}" if float(weeks).is_integer() else f"{weeks:.2f}"
+
+
+def horizon_words(weeks: float) -> str:
+    """A horizon in words: ``"4 weeks"``, ``"1 week"``, ``"a month (4.33 weeks)"``."""
+    if abs(weeks - MONTH_WEEKS) <= 1e-12 * MONTH_WEEKS:
+        return f"a month ({weeks_text(weeks)} weeks)"
+    return f"{weeks_text(weeks)} week" + ("" if weeks == 1 else "s")
+
+
 @dataclass(frozen=True, eq=False)
 class Spec:
     """One validated plan request: the objective, its data and its constraints.
 
     ``lower`` and ``upper`` are weekly spend per channel (the same every week
     in per-week mode); ``budget`` is the spend over the whole horizon.
+    ``horizon_weeks`` is whole in per-week mode and may be a period's fraction
+    (52/12 for a month, named by ``period``) in steady state, where every
+    amount is linear in it.
     """
 
     objective: str
     mode: str
-    horizon_weeks: int
+    horizon_weeks: float
     budget: float | None
     budget_mode: str | None
     lower: Array
@@ -37,9 +56,10 @@ class Spec:
     target: float | None = None
     alpha: float = 0.1
     spend_price: float = 1.0
+    period: str | None = None
 
     @property
-    def cell_weeks(self) -> int:
+    def cell_weeks(self) -> float:
         """Weeks a decision cell's weekly spend is held: the whole horizon in steady state
         (one cell per channel), one week per week (one cell per channel and week)."""
         return self.horizon_weeks if self.mode == "steady" else 1
@@ -65,7 +85,7 @@ class Spec:
             upper = np.minimum(upper, self.per_cell(ceiling))
         if self.mode == "steady":
             return self.lower.copy(), upper
-        shape = (self.horizon_weeks, len(self.lower))
+        shape = (int(self.horizon_weeks), len(self.lower))
         return np.broadcast_to(self.lower, shape).copy(), np.broadcast_to(upper, shape).copy()
 
 

@@ -14,38 +14,114 @@ allocator. Validation, strictness and the canonical JSON form are those of
 Money is in the currency of the data. ``budget`` and ``target`` cover the
 whole horizon (a month's budget is the month's total); channel limits,
 ``current`` and ``allocation`` are weekly.
+
+Periods
+    A plan or forecast covers ``horizon_weeks`` whole weeks, or one ``period``:
+    a ``week``, a ``month`` (52/12 weeks, a twelfth of the year's 52 weeks) or a
+    ``quarter`` (13 weeks). This module is the one place a period becomes
+    weeks (:data:`PERIOD_WEEKS`): the request sets ``horizon_weeks`` to the
+    period's weeks, so the engines see a horizon as before. A steady-state
+    plan is linear in its horizon (``H`` times a weekly spend and its weekly
+    return), so a month's horizon of 4.33 weeks is exact there; per-week plans
+    and schedules count whole weeks, and refuse a month. A fractional
+    ``horizon_weeks`` is accepted only with the period that gives it, so every
+    horizon is either whole weeks or a named period.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from optimizer.curves import CURVES
 from optimizer.errors import RequestError
-from optimizer.problem import OBJECTIVES
+from optimizer.problem import MONTH_WEEKS, OBJECTIVES, weeks_text
+from spendwise.money import MAX_AMOUNT  # the largest amount of money accepted
 from spendwise.requests import Channel, Request
 
-#: Largest amount of money accepted (a horizon budget, a bound, a weekly spend).
-MAX_AMOUNT = 1e12
 #: Longest horizon of a plan or forecast, in weeks.
 MAX_WEEKS = 104
-#: Weeks a plan or forecast covers unless asked otherwise: a month.
+#: Weeks a plan or forecast covers unless asked otherwise: four whole weeks (a month is
+#: ``period="month"``, 52/12 weeks).
 PLAN_HORIZON = 4
 #: Most channels named in one request.
 MAX_CHANNELS = 500
 Amount = Annotated[float, Field(strict=True, ge=0, le=MAX_AMOUNT)]
 Fraction = Annotated[float, Field(strict=True, ge=0, le=100)]
-Weeks = Annotated[int, Field(strict=True, ge=1, le=MAX_WEEKS,
-                             description="weeks the plan or forecast covers")]
+#: Weeks in each period a plan or forecast may cover: a month is a twelfth of 52 weeks.
+PERIOD_WEEKS: dict[str, int | float] = {"week": 1, "month": MONTH_WEEKS, "quarter": 13}
+Period = Literal["week", "month", "quarter"]
+
+
+def _one_form(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Report a bad horizon once, in the words of the form given (a whole number of weeks,
+    or a period's fraction), not once per member of the union."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        errors = exc.errors()
+        whole = not isinstance(value, float)
+        chosen = next((e for e in errors if ("int" in str(e["loc"][:1])) == whole), errors[0])
+        raise PydanticCustomError(chosen["type"], chosen["msg"]) from None
+
+
+Weeks = Annotated[Annotated[int, Field(strict=True, ge=1, le=MAX_WEEKS)] |
+                  Annotated[float, Field(strict=True, ge=1, le=MAX_WEEKS)],
+                  WrapValidator(_one_form),
+                  Field(description="weeks the plan or forecast covers: whole weeks, or the "
+                                    "weeks of its period (4.333... for a month)")]
 Spends = Annotated[dict[Channel, Amount], Field(max_length=MAX_CHANNELS)]
+PeriodField = Annotated[Period | None, Field(
+    description="plan or forecast one week, month (52/12 weeks) or quarter (13 weeks) "
+                "instead of horizon_weeks; the budget and target are that period's")]
 Value = Annotated[float, Field(strict=True, gt=0, le=1e9)]
 Objective = Literal["conversions", "revenue", "profit", "cvar", "min_spend"]
 Curve = Literal["exponential", "michaelis_menten", "log"]
 assert Objective.__args__ == OBJECTIVES  # type: ignore[attr-defined]
 assert set(Curve.__args__) == set(CURVES)  # type: ignore[attr-defined]
+
+
+def period_of(weeks: float) -> str | None:
+    """The period whose weeks are ``weeks`` (``"month"`` for 52/12), or ``None``."""
+    return next((name for name, length in PERIOD_WEEKS.items()
+                 if math.isclose(weeks, length, rel_tol=1e-12)), None)
+
+
+def _period_into_weeks(data: Any) -> Any:
+    """The weeks of the ``period`` given, as ``horizon_weeks`` (the one conversion)."""
+    if not isinstance(data, dict) or data.get("period") not in PERIOD_WEEKS:
+        return data  # no period, or one the field refuses in its own words
+    period, weeks = data["period"], PERIOD_WEEKS[data["period"]]
+    given = data.get("horizon_weeks")
+    if given is not None and not (isinstance(given, int | float) and
+                                  not isinstance(given, bool) and
+                                  math.isclose(given, weeks, rel_tol=1e-12)):
+        raise PydanticCustomError("period", "period: a {period} is {weeks} weeks, not "
+                                  "horizon_weeks {given}; give one of them",
+                                  {"period": period, "weeks": weeks_text(weeks),
+                                   "given": str(given)[:20]})
+    return {**data, "horizon_weeks": weeks}
+
+
+def _whole_weeks_unless_a_period(period: str | None, weeks: float, per_week: bool) -> None:
+    """A fractional horizon only as a period's, and only in steady state."""
+    if period is None and isinstance(weeks, float):
+        raise PydanticCustomError("horizon_weeks", "horizon_weeks: a whole number of weeks "
+                                  "(an integer), or a period: week, month or quarter")
+    if per_week and not float(weeks).is_integer():
+        raise PydanticCustomError("period", "period: a per-week plan counts whole weeks, and "
+                                  "a {period} is {weeks} weeks; plan it in steady state, or "
+                                  "per week over whole weeks with horizon_weeks",
+                                  {"period": str(period), "weeks": weeks_text(weeks)})
 
 
 class FitRequest(Request):
@@ -103,6 +179,7 @@ class PlanRequest(Request):
     target: float | None = Field(default=None, strict=True, gt=0, le=MAX_AMOUNT,
                                  description="KPI over the horizon, for min_spend")
     horizon_weeks: Weeks = PLAN_HORIZON
+    period: PeriodField = None
     per_week: bool = Field(default=False, strict=True, description="a spend per channel and "
                            "week, with adstock carryover")
     current: Spends | None = Field(default=None, description="current weekly spend per "
@@ -122,8 +199,14 @@ class PlanRequest(Request):
     allow_unconverged: bool = Field(default=False, strict=True, description="plan even if "
                                     "the model's sampler did not converge")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _period(cls, data: Any) -> Any:
+        return _period_into_weeks(data)
+
     @model_validator(mode="after")
     def _fits_the_objective(self) -> Self:
+        _whole_weeks_unless_a_period(self.period, self.horizon_weeks, self.per_week)
         objective = self.objective
         if self.budget is None and objective != "min_spend":
             raise PydanticCustomError("budget", f"budget: required for the {objective} "
@@ -172,14 +255,24 @@ class ForecastRequest(Request):
         None = Field(default=None, description="instead of allocation: the spend per "
                      "channel of each week in turn")
     horizon_weeks: Weeks = PLAN_HORIZON
+    period: PeriodField = None
     compare_with_current: bool = Field(default=True, strict=True)
     allow_unconverged: bool = Field(default=False, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _period(cls, data: Any) -> Any:
+        return _period_into_weeks(data)
 
     @model_validator(mode="after")
     def _one_allocation(self) -> Self:
         if (self.allocation is None) == (self.schedule is None):
             raise PydanticCustomError("allocation", "allocation: give either allocation (a "
                                       "weekly spend) or schedule (a spend per week)")
+        if self.schedule is not None and self.period is not None:
+            raise PydanticCustomError("period", "period: a schedule covers its own weeks, one "
+                                      "spend per week")
+        _whole_weeks_unless_a_period(self.period, self.horizon_weeks, False)
         return self
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ from optimizer.adstock import geometric_adstock_pt
 from optimizer.curves import curve
 from optimizer.design import Design, LiftTests
 from optimizer.priors import PRIORS
+from spendwise.progress import Progress
 
 Array = NDArray[np.float64]
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -104,14 +106,63 @@ def build_model(design: Design, curve_name: str, lift: LiftTests | None = None,
     return model
 
 
+#: Seconds between two counts of nutpie's draws while it samples.
+POLL_SECONDS = 0.5
+
+
+class DrawCounter:
+    """Draws finished of ``chains x (tune + draws)``, reported to ``progress`` as they grow.
+
+    The note is ``"tuning"`` while a chain still tunes, then ``"sampling"``.
+    """
+
+    def __init__(self, progress: Progress, *, chains: int, tune: int, draws: int) -> None:
+        self.progress = progress
+        self.tune = tune
+        self.per_chain = tune + draws
+        self.total = chains * self.per_chain
+        self.counts = [0] * chains
+        self.done = -1
+
+    def start(self, note: str) -> None:
+        """Report that no draw is done yet, and why (``"compiling the model"``)."""
+        self.done = 0
+        self.progress(0, self.total, note)
+
+    def update(self, counts: Sequence[int]) -> None:
+        """Report the draws done per chain, if more than last time."""
+        counts = [min(max(int(c), 0), self.per_chain) for c in counts]
+        done = sum(counts)
+        if done > self.done:
+            self.done = done
+            self.progress(done, self.total, "tuning" if min(counts) < self.tune else "sampling")
+
+    def pymc(self, trace: Any, draw: Any) -> None:
+        """PyMC's ``pm.sample(callback=...)``: called after each draw of each chain."""
+        self.counts[draw.chain % len(self.counts)] = draw.draw_idx + 1
+        self.update(self.counts)
+
+    def finish(self) -> None:
+        """Report every draw done."""
+        self.update([self.per_chain] * len(self.counts))
+
+
 def sample(model: Any, *, sampler: str, draws: int, tune: int, chains: int, seed: int,
-           progressbar: bool) -> Any:
+           progressbar: bool, counter: DrawCounter | None = None) -> Any:
     """NUTS draws of ``model`` with ``sampler``, as arviz InferenceData.
 
     nutpie is called directly: going through ``pm.sample`` adds seconds of
-    set-up that nutpie does not need.
+    set-up that nutpie does not need. With ``counter``, the draws are counted
+    as they are made (after each draw with PyMC; every :data:`POLL_SECONDS`
+    with nutpie, whose callback exists only in notebooks, so it samples in the
+    background and its trace so far is counted; at the start and the end only
+    with numpyro) and the sampler shows no bar of its own. Counting does not
+    change the draws.
     """
     cores = min(chains, os.cpu_count() or 1)
+    if counter is not None:
+        progressbar = False
+        counter.start("compiling the model")
     if sampler == "nutpie":
         import nutpie
 
@@ -121,20 +172,57 @@ def sample(model: Any, *, sampler: str, draws: int, tune: int, chains: int, seed
         # The low-rank mass matrix learns the intercept / media-share / season
         # correlations a diagonal one cannot: ESS 500-900 instead of about 400 on the
         # benchmark fit, at the same cost (docs/sampler.md).
-        return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                             seed=seed, target_accept=TARGET_ACCEPT, save_warmup=False,
-                             low_rank_modified_mass_matrix=True, progress_bar=progressbar)
-    import pymc as pm
+        settings = {"draws": draws, "tune": tune, "chains": chains, "cores": cores, "seed": seed,
+                    "target_accept": TARGET_ACCEPT, "save_warmup": False,
+                    "low_rank_modified_mass_matrix": True, "progress_bar": progressbar}
+        if counter is None:
+            return nutpie.sample(compiled, **settings)
+        idata = _nutpie_counted(nutpie.sample(compiled, blocking=False, **settings), counter)
+    else:
+        import pymc as pm
 
-    kwargs: dict[str, Any] = {"cores": cores}
-    if sampler == "numpyro":
-        # pymc.sampling.jax gives JAX one CPU device per chain when it is imported first.
-        kwargs["nuts_sampler_kwargs"] = {"chain_method": "parallel"}
-    with model:
-        return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed,
-                         nuts_sampler=sampler, progressbar=progressbar, quiet=not progressbar,
-                         target_accept=TARGET_ACCEPT, compute_convergence_checks=False,
-                         **kwargs)
+        kwargs: dict[str, Any] = {"cores": cores}
+        if sampler == "numpyro":
+            # pymc.sampling.jax gives JAX one CPU device per chain when it is imported first.
+            kwargs["nuts_sampler_kwargs"] = {"chain_method": "parallel"}
+        elif counter is not None:
+            kwargs["callback"] = counter.pymc
+        with model:
+            idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed,
+                              nuts_sampler=sampler, progressbar=progressbar,
+                              quiet=not progressbar, target_accept=TARGET_ACCEPT,
+                              compute_convergence_checks=False, **kwargs)
+    if counter is not None:
+        counter.finish()
+    return idata
+
+
+def _nutpie_counted(running: Any, counter: DrawCounter) -> Any:
+    """Wait for a background nutpie sampler, counting its draws as they grow."""
+    try:
+        while True:
+            try:
+                return running.wait(timeout=POLL_SECONDS)
+            except TimeoutError:  # still sampling
+                counts = _nutpie_counts(running)
+                if counts is not None:
+                    counter.update(counts)
+    except BaseException:
+        running.cancel()
+        raise
+
+
+def _nutpie_counts(running: Any) -> list[int] | None:
+    """Draws (tuning included) each chain of a background nutpie sampler has finished.
+
+    Reads the trace so far, which nutpie 0.16 keeps in Arrow batches per chain;
+    ``None`` where a nutpie version keeps it otherwise.
+    """
+    try:
+        draws, _ = running._sampler.inspect().get_arrow_trace()
+        return [int(batch.num_rows) for batch in draws]
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def posterior_params(idata: Any) -> dict[str, Array]:

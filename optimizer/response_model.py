@@ -14,6 +14,10 @@
 A fitted model hands the optimizer a :class:`~optimizer.posterior.ResponseDraws`
 in original units (:meth:`~ResponseModel.response_draws`) and saves to one
 NetCDF file (:meth:`~ResponseModel.save`, :meth:`~ResponseModel.load`).
+
+Progress of a fit (``fit(data, progress=...)``) is counted in draws,
+``chains x (tune + draws)`` in all, tuning included
+(:class:`~optimizer.response_graph.DrawCounter`).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from optimizer.response_graph import (
     DEFAULT_SAMPLER,
     MONITORED,
     SAMPLERS,
+    DrawCounter,
     build_model,
     posterior_params,
     sample,
@@ -65,6 +70,7 @@ from optimizer.response_summary import (
     plot_response_curves,
     response_curves,
 )
+from spendwise.progress import Progress
 
 Array = NDArray[np.float64]
 #: ``ResponseDraws.baseline`` is the mean weekly baseline over the last this many fit weeks.
@@ -210,13 +216,20 @@ class ResponseModel:
         return Inputs(design, lift_tests(data, design.scales), shares, conc, value, source,
                       data.fingerprint)
 
-    def fit(self, data: MediaData) -> Self:
-        """Sample the posterior of ``data``; sets ``idata_`` and ``result_``."""
+    def fit(self, data: MediaData, *, progress: Progress | None = None) -> Self:
+        """Sample the posterior of ``data``; sets ``idata_`` and ``result_``.
+
+        ``progress`` hears the draws done of ``chains x (tune + draws)``
+        (:class:`DrawCounter`); when given, the sampler shows no bar of its own.
+        """
         inputs = self.prepare(data)
         model = build_model(inputs.design, self.curve, inputs.lift, inputs.concentration)
         start = time.perf_counter()
+        counter = None if progress is None else \
+            DrawCounter(progress, chains=self.chains, tune=self.tune, draws=self.draws)
         idata = sample(model, sampler=self.sampler, draws=self.draws, tune=self.tune,
-                       chains=self.chains, seed=self.seed, progressbar=self.progressbar)
+                       chains=self.chains, seed=self.seed, progressbar=self.progressbar,
+                       counter=counter)
         return self._adopt(inputs, idata, time.perf_counter() - start)
 
     @classmethod
