@@ -8,29 +8,8 @@ expiry; a revoked or expired key is refused at its next request (keys are
 read from the database on every request, never cached). Authentication
 records when a key was last used, at most once a minute per key.
 
-======================  =====  =====  =======  =======
-action                  owner  buyer  auditor  finance
-======================  =====  =====  =======  =======
-``dataset.upload``      yes
-``dataset.delete``      yes
-``dataset.read``        yes    yes    yes
-``report.create``       yes    yes    yes
-``report.read``         yes    yes    yes
-``model.create``        yes    yes
-``model.read``          yes    yes             yes
-``plan.create``         yes    yes
-``plan.read``           yes    yes    yes      yes
-``forecast.create``     yes    yes             yes
-``job.read``            yes    yes    yes
-``audit.read``          yes    yes    yes
-``key.create``          yes
-``key.read``            yes
-``key.revoke``          yes
-======================  =====  =====  =======  =======
-
-An owner lists and revokes the keys of its own workspace. The ``admin`` key
-belongs to no workspace; it creates workspaces, and creates, lists and revokes
-the keys of any workspace, and nothing else.
+What each role may do is the table of :mod:`api.roles`, whose names this
+module re-exports.
 """
 
 from __future__ import annotations
@@ -46,23 +25,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.errors import Forbidden, Invalid, Unauthorized
+from api.roles import ADMIN, PERMISSIONS, ROLES
 from api.tables import ApiKey, Workspace, now
 
-ROLES = ("owner", "buyer", "auditor", "finance")
-ADMIN = "admin"
-_READ_ALL = {"dataset.read", "report.read", "model.read", "plan.read", "job.read", "audit.read"}
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "owner": frozenset(_READ_ALL | {"dataset.upload", "dataset.delete", "report.create",
-                                    "model.create", "plan.create", "forecast.create",
-                                    "key.create", "key.read", "key.revoke",
-                                    "workspace.update"}),
-    "buyer": frozenset(_READ_ALL | {"report.create", "model.create", "plan.create",
-                                    "forecast.create"}),
-    "auditor": frozenset({"dataset.read", "report.create", "report.read", "plan.read",
-                          "job.read", "audit.read"}),
-    "finance": frozenset({"model.read", "plan.read", "forecast.create"}),
-    ADMIN: frozenset({"workspace.create", "key.create", "key.read", "key.revoke"}),
-}
+__all__ = ["ADMIN", "PERMISSIONS", "ROLES", "Principal", "authenticate", "hash_secret",
+           "issue_key", "keys_of", "revoke", "workspace_by_name"]
+
 KEY_PATTERN = re.compile(r"^sw_(k[0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 #: ``last_used_at`` is written at most this often per key (one write, not one per request).
 LAST_USED_EVERY = timedelta(minutes=1)

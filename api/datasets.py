@@ -52,7 +52,9 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from api import artifacts
-from api.errors import Invalid, UnsupportedMediaType
+from api.access import Principal
+from api.audit import record
+from api.errors import Invalid, NotFound, UnsupportedMediaType
 from api.pseudonym import pseudonymise
 from api.store import ArtifactStore
 from api.tables import Dataset, Workspace, new_id, now
@@ -381,6 +383,72 @@ def store_upload(session: Session, store: ArtifactStore, workspace: Workspace, k
     return add_dataset(session, store, workspace.id, ready, name, created_by)
 
 
+def save(session: Session, store: ArtifactStore, who: Principal, ready: Prepared, name: str,
+         action: str, derived_from: Sequence[str] = (),
+         parameters: dict[str, Any] | None = None) -> Dataset:
+    """Store a prepared dataset with its audit event ``action`` and commit.
+
+    A failure leaves neither the row, the event nor the file (:func:`discard`).
+    """
+    assert who.workspace_id is not None
+    row = add_dataset(session, store, who.workspace_id, ready, name, who.key_id, derived_from)
+    digest = row.artifact
+    try:
+        record(session, who, action, "dataset", row.id, fingerprint=row.fingerprint,
+               parameters={"kind": row.kind, "name": row.name, "rows": row.rows,
+                           **(parameters or {})})
+        session.commit()
+    except BaseException:
+        discard(session, store, digest)
+        raise
+    return row
+
+
+def upload(session: Session, store: ArtifactStore, who: Principal, kind: str, name: str,
+           data: bytes, media_type: str) -> Dataset:
+    """Validate, pseudonymise and store an upload, audited as ``dataset.upload``; committed.
+
+    What ``POST /v1/datasets`` and the browser's upload forms both do
+    (:func:`prepare`, then :func:`save`). The read of the workspace's secret
+    ends before parsing, so SQLite's write lock is not held meanwhile.
+    """
+    workspace = session.get(Workspace, who.workspace_id)
+    assert workspace is not None
+    secret = workspace.pseudonym_secret
+    session.commit()
+    ready = prepare(kind, data, media_type, secret)
+    return save(session, store, who, ready, name, "dataset.upload")
+
+
+def build_journeys(session: Session, store: ArtifactStore, who: Principal, touches: Dataset,
+                   conversions: Dataset, request: JourneyRequest, name: str) -> Dataset:
+    """Build a ``paths`` dataset from a touches and a conversions dataset; committed.
+
+    Audited as ``dataset.journeys``; the new dataset is derived from both, so
+    deleting either deletes it.
+
+    Raises
+    ------
+    api.errors.Invalid
+        A dataset of another kind (``loc`` ``["json", "touches"]`` or ``"conversions"``).
+    api.errors.NotFound
+        One of them was deleted while the journeys were built.
+    """
+    for field, row in (("touches", touches), ("conversions", conversions)):
+        if row.kind != field:
+            raise Invalid(f"{field}: dataset {row.id} holds {row.kind}, not {field}",
+                          errors=[{"loc": ["json", field],
+                                   "msg": f"expected a {field} dataset, got {row.kind}"}])
+    touch_bytes, conversion_bytes = store.get(touches.artifact), store.get(conversions.artifact)
+    session.commit()  # end the read, so SQLite's write lock is not held while building
+    ready = prepare_journeys(touch_bytes, conversion_bytes, request)
+    ids = [touches.id, conversions.id]
+    if len(set(session.scalars(select(Dataset.id).where(Dataset.id.in_(ids))))) < len(set(ids)):
+        raise NotFound("touches or conversions: the dataset was deleted during the build")
+    return save(session, store, who, ready, name, "dataset.journeys", ids,
+                {"touches": touches.id, "conversions": conversions.id, **request.canonical()})
+
+
 # -- deleting -------------------------------------------------------------------------------
 
 
@@ -400,6 +468,25 @@ def with_derived(session: Session, root: Dataset) -> list[Dataset]:
                 seen.add(child.id)
                 stack.append(child)
     return found
+
+
+def delete_dataset(session: Session, store: ArtifactStore, who: Principal,
+                   root: Dataset) -> list[str]:
+    """Delete ``root`` and every dataset derived from it, audited, and their unshared files.
+
+    What ``DELETE /v1/datasets/{id}`` and the browser's delete button both do;
+    reports and models built on them keep their results. Returns the deleted ids.
+    """
+    rows = with_derived(session, root)
+    ids = [row.id for row in rows]
+    for row in rows:
+        cascade = {} if row is root else {"derived_from_deleted": root.id}
+        record(session, who, "dataset.delete", "dataset", row.id, fingerprint=row.fingerprint,
+               parameters={"kind": row.kind, "name": row.name, "rows": row.rows, **cascade})
+    digests = delete_rows(session, rows)
+    session.commit()
+    artifacts.release(session, store, digests)
+    return ids
 
 
 def delete_rows(session: Session, rows: Sequence[Dataset]) -> set[str]:

@@ -27,6 +27,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api import artifacts
+from api.access import Principal
+from api.audit import record
 from api.errors import Conflict, Invalid, NotFound
 from api.fingerprints import fingerprint, json_ready
 from api.jobs import FAILED, QUEUED, SUCCEEDED, JobContext, enqueue
@@ -160,8 +162,32 @@ def create_fit(session: Session, store: ArtifactStore, workspace_id: str, create
     return add_fit(session, workspace_id, created_by, refs, inputs)
 
 
+def start_fit(session: Session, store: ArtifactStore, who: Principal,
+              refs: Mapping[str, str | None],
+              settings: Mapping[str, Any] | FitRequest) -> tuple[ResponseFit, list[str]]:
+    """Validate, queue the fit, record its audit event and commit.
+
+    What ``POST /v1/models`` and the browser's fit form both do.
+
+    Returns
+    -------
+    tuple of ResponseFit and list of str
+        The new row (``job_id`` names its job) and the warnings its data raised.
+    """
+    assert who.workspace_id is not None
+    inputs = prepare_fit(session, store, who.workspace_id, refs, settings)
+    row = add_fit(session, who.workspace_id, who.key_id, refs, inputs)
+    record(session, who, "model.create", "model", row.id, fingerprint=row.fingerprint,
+           parameters={"datasets": row.datasets, "settings": row.parameters})
+    session.commit()
+    return row, inputs.notes
+
+
 def run_fit(context: JobContext) -> None:
-    """Job handler of kind ``fit``: sample, save the model to the store, store the diagnostics."""
+    """Job handler of kind ``fit``: sample, save the model to the store, store the diagnostics.
+
+    Progress is the sampler's: draws done of ``chains x (tune + draws)``.
+    """
     with context.sessions() as session:
         row = session.get(ResponseFit, context.target_id)
         if row is None:
@@ -170,9 +196,8 @@ def run_fit(context: JobContext) -> None:
                                  dataset_rows(session, context.workspace_id, row.datasets))
         request = fit_settings(row.parameters)
     context.start(ResponseFit)
-    context.progress(0.1)
-    model = ResponseModel.for_request(request).fit(data)
-    context.progress(0.9)
+    model = ResponseModel.for_request(request).fit(data, progress=context.progress)
+    context.note("saving the model")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.nc"
         model.save(path)
@@ -266,6 +291,19 @@ def model_of(session: Session, workspace_id: str, model_id: str) -> ResponseFit:
         message = f"model: no model {model_id[:40]!r} in this workspace"
         raise NotFound(message, errors=[{"loc": ["json", "model"], "msg": message}])
     return row
+
+
+def lift_tests_of(session: Session, store: ArtifactStore, row: ResponseFit) -> list[str] | None:
+    """The channel of each lift test ``row`` was fitted with: ``[]`` without lift tests,
+    ``None`` when its lift-tests dataset is no longer in the workspace."""
+    dataset_id = row.datasets.get("lift_tests")
+    if dataset_id is None:
+        return []
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None or dataset.workspace_id != row.workspace_id:
+        return None
+    frame = pd.read_parquet(io.BytesIO(store.get(dataset.artifact)), columns=["channel"])
+    return [str(c) for c in frame["channel"]]
 
 
 # -- curves -----------------------------------------------------------------------------------

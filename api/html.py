@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,9 @@ from markupsafe import Markup
 from attribution.base import AttributionResult, Credit, Interval, Intervals
 from attribution.paths import PathTable
 from optimizer.charts import allocation_chart
+from optimizer.headline import summary
+from optimizer.narrative import Story, forecast_story, plan_story
+from optimizer.problem import horizon_words
 
 if TYPE_CHECKING:
     from api.tables import Plan, Report, ResponseFit
@@ -181,50 +183,178 @@ def report_models(payload: Any) -> list[Mapping[str, Any]]:
     return list(payload) if isinstance(payload, list) else [payload]
 
 
-def report_page(row: Report) -> str:
-    """The page of a finished attribution report."""
-    models = report_models(row.result)
-    chart = inline_svg(_comparison_svg(row.result), "credit by channel and model") \
-        if models and models[0]["channels"] else None
-    return _render("report.html", title=f"Attribution report {row.id}", models=models,
-                   chart=chart, parameters=row.parameters,
-                   facts=_facts(row, dataset=row.dataset_id or DASH, state=row.state))
+def report_page(payload: Any, *, title: str, facts: Sequence[tuple[str, Any]],
+                parameters: Mapping[str, Any]) -> str:
+    """The page of a finished attribution report, from plain data.
+
+    Parameters
+    ----------
+    payload
+        The models' JSON: one object or a list of them, as ``spendwise attribute
+        --format json`` writes it and a report's ``result`` holds it.
+    title
+        The page's title.
+    facts
+        The audit facts, ``(name, value)`` in the order shown
+        (:func:`report_facts` for a stored report).
+    parameters
+        The report's request: models and settings (and, stored, the dataset).
+    """
+    models = report_models(payload)
+    return _render("report.html", title=title, models=models, chart=comparison_chart(models),
+                   comparison=comparison(models), parameters=parameters, facts=list(facts))
 
 
-def _comparison_svg(payload: Any) -> bytes:
+def report_facts(row: Report) -> list[tuple[str, Any]]:
+    """The audit facts of a stored report: id, dataset, state, fingerprint, version, creation."""
+    return _facts(row, dataset=row.dataset_id or DASH, state=row.state)
+
+
+def comparison_chart(payload: Any) -> Markup | None:
+    """The chart of the channels' shares by model (:func:`attribution.report.plot_comparison`)
+    as inline SVG; ``None`` for a report without channels."""
     from attribution.report import plot_comparison
 
-    return plot_comparison(attribution_results(payload), "svg")
+    models = report_models(payload)
+    if not models or not models[0]["channels"]:
+        return None
+    return inline_svg(plot_comparison(attribution_results(models), "svg"),
+                      "credit by channel and model")
 
 
-def load_model(data: bytes) -> ResponseModel:
-    """A fitted response model from the bytes of a file written by ``ResponseModel.save``."""
-    from optimizer.response_model import ResponseModel
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One channel of a report's side-by-side comparison."""
 
-    fd, name = tempfile.mkstemp(suffix=".nc", prefix="spendwise-model-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        return ResponseModel.load(name)
-    finally:
-        os.unlink(name)
+    channel: str
+    #: The channel's entry in each model's ``channels``, in the models' order (``None``
+    #: where a model has no such channel).
+    cells: tuple[Mapping[str, Any] | None, ...]
+
+    def shares(self) -> list[float]:
+        """The channel's share of conversions in each model (0 where it has none)."""
+        return [float(c["share"]) if c is not None and _finite(c["share"]) is not None
+                else 0.0 for c in self.cells]
 
 
-def model_page(row: ResponseFit, model: ResponseModel) -> str:
-    """The page of a fitted response model: curves with bands and the diagnostics."""
-    from optimizer.response_summary import plot_response_curves, response_curves
+def comparison(payload: Any) -> list[ComparisonRow]:
+    """The channels of a report side by side: one row per channel, one cell per model.
 
-    draws = model.response_draws()
-    curves = response_curves(draws)
-    at_current = response_curves(draws, np.asarray(draws.current, dtype=float)[:, None])
-    current = [{"channel": channel, "spend": float(draws.current[i]),
-                "kpi": _stats(at_current.kpi[i, 0]), "romi": _stats(at_current.romi[i, 0])}
-               for i, channel in enumerate(draws.channels)]
-    return _render("model.html", title=f"Response model {row.id}",
-                   chart=inline_svg(plot_response_curves(curves, "svg"), "response curves"),
-                   diagnostics=row.diagnostics or {}, kpi=draws.kpi, current=current,
-                   parameters=row.parameters, datasets=row.datasets,
-                   facts=_facts(row, state=row.state, artifact=row.artifact or DASH))
+    Channels come in the order the models list them (the paths' order).
+    """
+    models = report_models(payload)
+    by_model = [{str(c["channel"]): c for c in model["channels"]} for model in models]
+    names = dict.fromkeys(name for entries in by_model for name in entries)
+    return [ComparisonRow(name, tuple(entries.get(name) for entries in by_model))
+            for name in names]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The channel whose share of conversions differs most between the models."""
+
+    channel: str
+    #: Index of the model giving the channel its lowest and its highest share.
+    low: int
+    high: int
+    low_share: float
+    high_share: float
+
+
+def widest_spread(payload: Any) -> Spread | None:
+    """The channel whose share differs most between models (the first on a tie); ``None``
+    with fewer than two models or no channel."""
+    if len(report_models(payload)) < 2:
+        return None
+    best: Spread | None = None
+    for row in comparison(payload):
+        shares = row.shares()
+        low, high = int(np.argmin(shares)), int(np.argmax(shares))
+        if best is None or shares[high] - shares[low] > best.high_share - best.low_share:
+            best = Spread(row.channel, low, high, shares[low], shares[high])
+    return best
+
+
+def model_page(model: ResponseModel, *, title: str, facts: Sequence[tuple[str, Any]],
+               parameters: Mapping[str, Any], diagnostics: Mapping[str, Any] | None = None,
+               datasets: Mapping[str, Any] | None = None,
+               tested: Sequence[str] | None = None) -> str:
+    """The page of a fitted response model, from the model and plain facts.
+
+    The checks of the fit in words, the contribution of the baseline and of
+    each channel, the response curves with their bands and the current spend,
+    and the return of the next unit of spend (:func:`optimizer.explain.explain`).
+
+    Parameters
+    ----------
+    model
+        The fitted :class:`~optimizer.response_model.ResponseModel`.
+    title
+        The page's title.
+    facts
+        The audit facts, ``(name, value)`` in the order shown (:func:`model_facts`
+        for a stored model, :func:`file_facts` for a model file).
+    parameters
+        The fit's settings.
+    diagnostics
+        The stored diagnostics (with the data's warnings); by default the model's own.
+    datasets
+        The datasets the model was fitted on, if it was stored.
+    tested
+        The channel of each lift test the fit used; ``None`` if unknown.
+    """
+    from optimizer.explain import explain
+
+    shown = model.result_.to_dict() if diagnostics is None else diagnostics
+    found = explain(model, shown, tested)
+    returns, parts = found.returns, found.decomposition
+    current = [{"channel": channel, "spend": float(returns.current[i]),
+                "kpi": _stats(returns.kpi[i]), "romi": _stats(returns.romi[i])}
+               for i, channel in enumerate(returns.channels)]
+    next_unit = [{"channel": channel, "gain": _stats(returns.gain[i]),
+                  "value": _stats(returns.gain_value[i])}
+                 for i, channel in enumerate(returns.channels)]
+    contributions = [{"name": name, "amount": _stats(parts.amounts[i]),
+                      "share": _stats(parts.shares[i])}
+                     for i, name in enumerate(("baseline", *parts.channels))]
+    return _render("model.html", title=title, chart=curves_chart(model), diagnostics=shown,
+                   kpi=model.kpi, current=current, next_unit=next_unit,
+                   contributions=contributions, fitted_total=_stats(parts.total),
+                   explanation=found, parameters=parameters, datasets=datasets,
+                   facts=list(facts), _=english, number=number, percent=percent)
+
+
+def english(message: str, /, **fields: Any) -> str:
+    """``message`` with its ``{name}`` fields filled: the workspace's sentences, in English."""
+    return message.format(**fields) if fields else message
+
+
+def model_facts(row: ResponseFit) -> list[tuple[str, Any]]:
+    """The audit facts of a stored model: id, state, artifact, fingerprint, version, creation."""
+    return _facts(row, state=row.state, artifact=row.artifact or DASH)
+
+
+def model_file_page(name: str, model: ResponseModel) -> str:
+    """The page of a model read from the file ``name``, as ``spendwise curves --html``
+    writes it: :func:`model_page` with the file's facts and settings."""
+    # A model file keeps the number of its lift tests, not their channels.
+    tested: list[str] | None = [] if not model.meta_.get("lift_tests") else None
+    return model_page(model, title=f"Response model {name}", facts=file_facts(name, model),
+                      parameters=model.meta_.get("settings", {}), tested=tested)
+
+
+def file_facts(name: str, model: ResponseModel) -> list[tuple[str, Any]]:
+    """The facts of a model read from the file ``name``: the data's fingerprint, the
+    sampler's status and the file format."""
+    return [("file", name), ("data fingerprint", model.meta_.get("fingerprint", DASH)),
+            ("status", model.result_.status), ("format", model.meta_.get("format", DASH))]
+
+
+def curves_chart(model: ResponseModel) -> Markup:
+    """The response curves of ``model`` with their 90% bands and the current spend, as SVG."""
+    from optimizer.response_summary import plot_response_curves
+
+    return inline_svg(plot_response_curves(model.curves(), "svg"), "response curves")
 
 
 def _stats(values: Any) -> dict[str, float]:
@@ -243,30 +373,73 @@ def forecast_parts(result: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mappin
     return result, None
 
 
-def plan_page(row: Plan) -> str:
-    """The page of a plan (``kind == "plan"``) or of a ROMI forecast."""
-    if row.result is None:
-        raise ValueError(f"plan {row.id} has no result yet (state {row.state!r})")
-    facts = _facts(row, kind=row.kind, model=row.model_id or DASH)
-    if row.kind == "plan":
-        return _plan_html(row, row.result, facts)
-    return _forecast_html(row, row.result, facts)
+def plan_page(result: Mapping[str, Any], *, kind: str, title: str,
+              facts: Sequence[tuple[str, Any]], parameters: Mapping[str, Any],
+              history: Mapping[str, float] | None = None) -> str:
+    """The page of a plan (``kind == "plan"``) or of a ROMI forecast, from plain data.
+
+    Parameters
+    ----------
+    result
+        The plan's JSON (:meth:`optimizer.plan.Plan.to_dict`), or the forecast's in
+        any form :func:`forecast_parts` reads, as a stored row's ``result`` holds it
+        and ``spendwise plan``/``forecast --format json`` writes it.
+    kind
+        ``"plan"`` or ``"forecast"``.
+    title, facts, parameters
+        The page's title, its audit facts (:func:`plan_facts` for a stored row)
+        and the request's canonical parameters.
+    history
+        ``channel -> largest weekly spend`` in the model's data, to flag the
+        channels a plan moves beyond it (:func:`optimizer.narrative.beyond_history`).
+    """
+    if kind == "plan":
+        story = plan_story(result, history)
+        return _render("plan.html", title=title, plan=result, chart=plan_chart(result),
+                       story=story, sentence=english_summary(story),
+                       horizon=horizon_words(float(result["horizon_weeks"])),
+                       parameters=parameters, facts=list(facts))
+    body, comparison = forecast_parts(result)
+    story = forecast_story(body, comparison, history)
+    return _render("forecast.html", title=title, forecast=body, comparison=comparison,
+                   chart=forecast_chart(result), story=story, sentence=english_summary(story),
+                   horizon=horizon_words(float(body["horizon_weeks"])),
+                   parameters=parameters, facts=list(facts))
 
 
-def _plan_html(row: Plan, result: Mapping[str, Any], facts: list[tuple[str, Any]]) -> str:
+def plan_facts(row: Plan) -> list[tuple[str, Any]]:
+    """The audit facts of a stored plan or forecast: id, kind, model, fingerprint, version,
+    creation."""
+    return _facts(row, kind=row.kind, model=row.model_id or DASH)
+
+
+def plan_title(kind: str, name: str) -> str:
+    """``Budget plan <name>`` or ``ROMI forecast <name>``."""
+    return f"{'Budget plan' if kind == 'plan' else 'ROMI forecast'} {name}"
+
+
+def english_summary(story: Story) -> str:
+    """The headline of :func:`optimizer.narrative.summary` in English, as the pages print
+    numbers (thousands separators, whole units)."""
+    return summary(story, money=lambda v: number(v, 0), number=lambda v: number(v, 0),
+                   percent=lambda v: percent(v, 0))
+
+
+def plan_chart(result: Mapping[str, Any]) -> Markup:
+    """Current against proposed spend over the horizon and the proposal's expected KPI, as
+    inline SVG (:func:`optimizer.charts.allocation_chart`)."""
     rows = result["channels"]
-    names = [str(c["channel"]) for c in rows]
-    chart = inline_svg(allocation_chart(
-        names, {"current": [c["current_spend"] for c in rows],
-                "proposed": [c["spend"] for c in rows]},
-        {"proposed": [c["kpi"] for c in rows]}, int(result["horizon_weeks"]),
+    return inline_svg(allocation_chart(
+        [str(c["channel"]) for c in rows],
+        {"current": [c["current_spend"] for c in rows], "proposed": [c["spend"] for c in rows]},
+        {"proposed": [c["kpi"] for c in rows]}, float(result["horizon_weeks"]),
         str(result["kpi_name"]), f"Plan ({result['objective']}): current against proposed"),
         "current against proposed spend")
-    return _render("plan.html", title=f"Budget plan {row.id}", plan=result, chart=chart,
-                   parameters=row.parameters, facts=facts)
 
 
-def _forecast_html(row: Plan, result: Mapping[str, Any], facts: list[tuple[str, Any]]) -> str:
+def forecast_chart(result: Mapping[str, Any]) -> Markup:
+    """The forecast's spend and expected KPI by channel (against today's when it has the
+    comparison), as inline SVG."""
     body, comparison = forecast_parts(result)
     rows = body["channels"]
     names = [str(c["channel"]) for c in rows]
@@ -276,8 +449,6 @@ def _forecast_html(row: Plan, result: Mapping[str, Any], facts: list[tuple[str, 
         current = {str(c["channel"]): c for c in comparison["current"]["channels"]}
         spend = {"current": [current.get(n, {}).get("spend", np.nan) for n in names], **spend}
         kpi = {"current": [current.get(n, {}).get("kpi") for n in names], **kpi}
-    chart = inline_svg(allocation_chart(names, spend, kpi, int(body["horizon_weeks"]),
-                                        str(body["kpi_name"]), "ROMI forecast"),
-                       "spend and expected KPI by channel")
-    return _render("forecast.html", title=f"ROMI forecast {row.id}", forecast=body,
-                   comparison=comparison, chart=chart, parameters=row.parameters, facts=facts)
+    return inline_svg(allocation_chart(names, spend, kpi, float(body["horizon_weeks"]),
+                                       str(body["kpi_name"]), "ROMI forecast"),
+                      "spend and expected KPI by channel")

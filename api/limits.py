@@ -16,10 +16,11 @@ so the app's one error handler shapes it like every other error.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
-from typing import Any
+from typing import IO, Any
 
 from flask import Request
 
@@ -101,7 +102,16 @@ def _float_sized_int(text: str) -> int:
 
 
 class LimitedRequest(Request):
-    """Flask's request whose JSON parse errors are 400 problems that say what is wrong."""
+    """Flask's request whose JSON parse errors are 400 problems that say what is wrong, and
+    whose uploaded files stay in memory."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None,
+                         content_length: int | None = None) -> IO[bytes]:
+        # Werkzeug spools a file part over 500 KiB to a temporary file; a touches file holds
+        # raw user ids, which must reach no disk before they are pseudonymised. A body is
+        # bounded by MAX_CONTENT_LENGTH (the upload limit) before a form is read.
+        return io.BytesIO()
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         if isinstance(e, BodyRefused):

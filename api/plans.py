@@ -32,6 +32,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from api.access import Principal
+from api.audit import record
 from api.errors import Invalid
 from api.fingerprints import fingerprint, json_ready
 from api.fits import fitted, model_of
@@ -45,6 +47,7 @@ from optimizer.posterior import ResponseDraws
 from optimizer.report import render
 from optimizer.requests import ForecastRequest, PlanRequest
 from spendwise import __version__
+from spendwise.progress import Progress
 
 JOB_KIND = "plan"
 #: Largest convex program (curve terms) solved in the request; larger plans are jobs.
@@ -64,10 +67,11 @@ def blamed(request: PlanRequest | ForecastRequest) -> Iterator[None]:
         raise Invalid(str(exc), errors=[{"loc": ["json", field], "msg": str(exc)}]) from None
 
 
-def solve_plan(draws: ResponseDraws, request: PlanRequest) -> Any:
-    """The :class:`optimizer.plan.Plan` of ``request``."""
+def solve_plan(draws: ResponseDraws, request: PlanRequest,
+               progress: Progress | None = None) -> Any:
+    """The :class:`optimizer.plan.Plan` of ``request`` (``progress`` hears its steps)."""
     with blamed(request):
-        return BudgetAllocator.for_request(draws, request).plan(request)
+        return BudgetAllocator.for_request(draws, request).plan(request, progress=progress)
 
 
 def create(session: Session, store: ArtifactStore, workspace_id: str, created_by: str,
@@ -105,8 +109,32 @@ def create(session: Session, store: ArtifactStore, workspace_id: str, created_by
     return row
 
 
+def submit(session: Session, store: ArtifactStore, who: Principal, model_id: str,
+           request: PlanRequest | ForecastRequest) -> Plan:
+    """A plan or forecast made for ``who``, as every front door makes one.
+
+    Checks the role (``plan.create`` or ``forecast.create``), computes or queues
+    the plan (:func:`create`), records the audit event with the model and the
+    canonical parameters, and commits. Nothing is written when the role or the
+    engine refuses it.
+    """
+    kind = "plan" if isinstance(request, PlanRequest) else "forecast"
+    who.require(f"{kind}.create")
+    if who.workspace_id is None:
+        raise Invalid("plans belong to a workspace; the admin key has none")
+    row = create(session, store, who.workspace_id, who.key_id, model_id, request)
+    record(session, who, f"{kind}.create", kind, row.id, fingerprint=row.fingerprint,
+           parameters={"model": model_id, **row.parameters})
+    session.commit()
+    return row
+
+
 def run_plan(context: JobContext) -> None:
-    """Job handler of kind ``plan``: solve the stored request, store the plan."""
+    """Job handler of kind ``plan``: solve the stored request, store the plan.
+
+    Progress is the allocator's steps: build, solve, certify
+    (:data:`optimizer.allocator.PLAN_STEPS`).
+    """
     with context.sessions() as session:
         row = session.get(Plan, context.target_id)
         if row is None:
@@ -117,8 +145,7 @@ def run_plan(context: JobContext) -> None:
         loaded = fitted(context.store, model_row)
         request = PlanRequest.build(**row.parameters)
     context.start(Plan)
-    context.progress(0.1)
-    result = json_ready(solve_plan(loaded.draws, request).to_dict())
+    result = json_ready(solve_plan(loaded.draws, request, context.progress).to_dict())
 
     def write(session: Session) -> None:
         session.execute(update(Plan).where(Plan.id == context.target_id)
@@ -130,6 +157,16 @@ def run_plan(context: JobContext) -> None:
 def plan_failed(session: Session, target_id: str, reason: str) -> None:
     """Failure callback of ``plan`` jobs: the plan is ``failed`` (the job keeps the reason)."""
     session.execute(update(Plan).where(Plan.id == target_id).values(state=FAILED))
+
+
+def history(session: Session, store: ArtifactStore, row: Plan) -> dict[str, float] | None:
+    """``channel -> largest weekly spend`` in the data of a plan's model (the range its curves
+    were fitted on); ``None`` when the model is gone or not fitted."""
+    model_row = session.get(ResponseFit, row.model_id) if row.model_id else None
+    if model_row is None or model_row.state != SUCCEEDED or model_row.artifact is None:
+        return None
+    draws = fitted(store, model_row).draws
+    return {c: float(v) for c, v in zip(draws.channels, draws.max_weekly_spend, strict=True)}
 
 
 def result_csv(row: Plan) -> str:

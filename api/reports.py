@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -57,7 +57,9 @@ import pyarrow.parquet as pq
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from api import fingerprints
+from api import fingerprints, jobs
+from api.access import Principal
+from api.audit import record
 from api.errors import Invalid
 from api.jobs import FAILED, SUCCEEDED, JobContext
 from api.store import ArtifactStore
@@ -68,7 +70,9 @@ from attribution.paths import DEFAULT_SEPARATOR, PathTable
 from attribution.report import to_json
 from attribution.requests import AttributionRequest
 from attribution.run import attribute as run_request
+from spendwise import __version__
 from spendwise.export import to_csv
+from spendwise.progress import Progress
 
 JOB_KIND = "attribution"
 #: Largest :func:`estimate_cost` computed in the request; larger reports are jobs.
@@ -176,9 +180,66 @@ def request_of(parameters: dict[str, Any]) -> AttributionRequest:
 
 
 def attribute(paths: PathTable, request: AttributionRequest,
-              progress: Callable[[float], None] | None = None) -> list[dict[str, Any]]:
-    """The report's models on ``paths``: the JSON objects of ``--format json``."""
+              progress: Progress | None = None) -> list[dict[str, Any]]:
+    """The report's models on ``paths``: the JSON objects of ``--format json``
+    (``progress`` as in :func:`attribution.run.attribute`)."""
     return models_json(run_request(paths, request, progress)[1])
+
+
+def create(session: Session, store: ArtifactStore, who: Principal, dataset: Dataset,
+           request: AttributionRequest) -> Report:
+    """Create the report of ``request`` on ``dataset``, with its audit event, and commit.
+
+    What ``POST /v1/reports`` and the browser's attribution form both do: a
+    report whose cost is within :data:`INLINE_COST_LIMIT` is computed now
+    (``succeeded``), a larger one is queued as a job of kind ``attribution``
+    (``queued``, with its ``job_id``).
+
+    Raises
+    ------
+    api.errors.Invalid
+        ``dataset`` is not a ``paths`` dataset (``loc`` ``["json", "dataset"]``).
+    attribution.errors.AttributionError
+        The models refused the data while computing now; nothing is stored.
+    """
+    if dataset.kind != "paths":
+        message = f"{dataset.id} is a {dataset.kind} dataset; a report needs a paths dataset"
+        raise Invalid(f"dataset: {message}", errors=[{"loc": ["json", "dataset"],
+                                                      "msg": message}])
+    parameters = {"dataset": dataset.id, **request.canonical()}
+    inline = runs_inline(dataset.rows, request)
+    models = attribute(load_paths(store, dataset), request) if inline else None
+    row = Report(workspace_id=who.workspace_id, dataset_id=dataset.id, parameters=parameters,
+                 state=SUCCEEDED if inline else jobs.QUEUED, result=models,
+                 fingerprint=fingerprint(dataset.fingerprint, request),
+                 version=__version__, created_by=who.key_id)
+    session.add(row)
+    session.flush()
+    if not inline:
+        row.job_id = jobs.enqueue(session, dataset.workspace_id, JOB_KIND, row.id).id
+    record(session, who, "report.create", "report", row.id, fingerprint=row.fingerprint,
+           parameters=parameters)
+    session.commit()
+    return row
+
+
+def without_intervals(request: AttributionRequest) -> AttributionRequest:
+    """``request`` with no bootstrap replicates: the same models and point credit."""
+    settings = {**request.settings.canonical(), "bootstrap": 0}
+    return AttributionRequest.build(models=list(request.models), settings=settings)
+
+
+def journey_credit(paths: PathTable, request: AttributionRequest) -> pd.DataFrame:
+    """Per-journey credit of the report's models, as ``spendwise attribute --credit`` writes it.
+
+    Columns ``model, journey, channel, conversions, value``: one row per
+    journey (or path) and channel with credit. The models are fitted again
+    through :func:`attribution.run.attribute`, the code path of the report,
+    without bootstrap replicates (:func:`without_intervals`): the table holds
+    no intervals, and a model's point credit does not depend on them.
+    """
+    results = run_request(paths, without_intervals(request))[1]
+    return pd.concat([r.journey_table() for r in results], ignore_index=True)
 
 
 def models_json(results: Sequence[AttributionResult]) -> list[dict[str, Any]]:
@@ -225,7 +286,9 @@ def run_job(context: JobContext) -> None:
 
     The report is marked ``running``, its models are fitted outside any
     transaction, and the result is written with the job's end state in one
-    transaction (only while the worker holds the job).
+    transaction (only while the worker holds the job). Progress is
+    :func:`attribution.run.attribute`'s: replicates done of models x replicates
+    with bootstrap intervals, models done otherwise.
     """
     with context.sessions.begin() as session:
         report = session.get(Report, context.target_id)
@@ -238,7 +301,7 @@ def run_job(context: JobContext) -> None:
         request = request_of(report.parameters)
     context.start(Report)
     paths = load_paths(context.store, dataset)
-    models = attribute(paths, request, progress=lambda f: context.progress(0.05 + 0.9 * f))
+    models = attribute(paths, request, progress=context.progress)
 
     def write(session: Session) -> None:
         session.execute(update(Report).where(Report.id == context.target_id)

@@ -223,7 +223,15 @@ class JobOut(BaseModel):
     kind: str
     target_id: str
     state: JobState
-    progress: float
+    progress: float = Field(description="fraction of the work done, 0 to 1")
+    progress_done: int | None = Field(
+        description="units of work done (draws, replicates or steps, by kind); null until "
+                    "the job reports counts")
+    progress_total: int | None = Field(description="units of work in all")
+    progress_note: str | None = Field(description="what the job runs now, in a few words")
+    seconds_left: float | None = Field(
+        description="estimated from started_at and progress; 0 once succeeded, null when "
+                    "unknown")
     attempts: int
     max_attempts: int
     error: str | None
@@ -250,8 +258,12 @@ class AuditPage(BaseModel):
     next_before: int | None = Field(description="pass as `before` for the next page")
 
 
+#: An audit event's id (a 32-bit column).
+AuditId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class AuditQuery(Strict):
-    before: RowId | None = Field(default=None, description="only events older than this id")
+    before: AuditId | None = Field(default=None, description="only events older than this id")
     limit: Limit = 100
     action: Label | None = Field(default=None, max_length=64)
     key_id: Label | None = Field(default=None, max_length=40, description="only this key's")

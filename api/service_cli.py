@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from api.access import ROLES
+from api.roles import ROLES
 
 
 def _whole(low: int, high: int) -> Any:

@@ -245,6 +245,12 @@ class Job(Base):
     target_id: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(16), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
+    #: ``progress_done`` of ``progress_total`` units (draws, replicates, steps) are
+    #: finished, as the job's engine counts them; ``None`` until it reports counts.
+    progress_done: Mapped[int | None] = mapped_column(BigInteger)
+    progress_total: Mapped[int | None] = mapped_column(BigInteger)
+    #: What the job runs now, in a few words (``"sampling"``, ``"markov: bootstrap"``).
+    progress_note: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     error: Mapped[str | None] = mapped_column(Text)

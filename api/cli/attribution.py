@@ -8,6 +8,7 @@ so a failed run leaves no partial file.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -16,16 +17,19 @@ from typing import Any
 import pandas as pd
 
 from api.cli.common import Writer, defaults_of, request_of
+from api.cli.progress import showing
+from attribution.base import AttributionResult
 from attribution.bootstrap import METHODS
 from attribution.errors import ParameterError
 from attribution.journeys import MEMORY_LIMIT, JourneyRequest, build_journeys
 from attribution.markov import MAX_ORDER, Markov
 from attribution.models import MODELS
 from attribution.paths import DEFAULT_SEPARATOR, PathTable
-from attribution.report import FORMATS, plot_comparison, render
+from attribution.report import FORMATS, plot_comparison, render, to_json
 from attribution.requests import AttributionRequest, AttributionSettings
 from attribution.run import attribute
 from attribution.shapley import VALUE_FUNCTIONS
+from spendwise import __version__
 from spendwise.export import to_csv
 
 SETTINGS = defaults_of(AttributionSettings)
@@ -96,6 +100,9 @@ def register(commands: Any) -> None:
         help="per-journey credit table (CSV): journey, channel, model, ...")
     add("--transitions", type=Path,
         help="Markov transition matrix (CSV): from, to, count, probability")
+    add("--html", type=Path, metavar="FILE",
+        help="the report as one self-contained HTML page (.html), as the service shows it")
+    add("--quiet", action="store_true", help="no bootstrap progress on standard error")
     attribute_.set_defaults(handler=run_attribute)
 
 
@@ -160,17 +167,36 @@ def attribution_request(args: argparse.Namespace) -> AttributionRequest:
         "settings": {k: v for k, v in settings.items() if v is not None}}, OPTIONS)
 
 
+def html_report(source: Path, paths: PathTable, request: AttributionRequest,
+                results: list[AttributionResult]) -> bytes:
+    """The page of ``GET /v1/reports/{id}/html`` for results of the command line.
+
+    The same renderer (:func:`api.html.report_page`) on the same models JSON;
+    the facts name the input file and its fingerprint instead of a dataset.
+    """
+    from api.html import report_page  # the page's renderer only, not the service
+
+    facts = [("input", source.name), ("paths fingerprint", paths.fingerprint),
+             ("version", __version__), ("created at", results[0].created_at),
+             ("created by", "spendwise attribute")]
+    page = report_page(json.loads(to_json(results)), title=f"Attribution report {source.name}",
+                       facts=facts, parameters={"paths": source.name, **request.canonical()})
+    return page.encode("utf-8")
+
+
 def run_attribute(args: argparse.Namespace, write_outputs: Writer) -> int:
     """Fit every requested model, render every output, then write them all."""
     for target, suffixes in ((args.plot, (".png", ".svg")), (args.credit, (".csv",)),
-                             (args.transitions, (".csv",))):
+                             (args.transitions, (".csv",)), (args.html, (".html", ".htm"))):
         if target is not None and target.suffix.lower() not in suffixes:
             raise ParameterError(f"{target}: expected a {' or '.join(suffixes)} file")
     request = attribution_request(args)
     if args.transitions is not None and "markov" not in request.models:
         raise ParameterError("--transitions: needs --model markov")
     paths = PathTable.read(args.paths, separator=args.separator)
-    models, results = attribute(paths, request)
+    with showing("attribute", "replicates",
+                 quiet=args.quiet or not request.settings.bootstrap) as progress:
+        models, results = attribute(paths, request, progress)
     for warning in dict.fromkeys(w for r in results for w in r.warnings):
         print(f"spendwise: warning: {warning}", file=sys.stderr)
 
@@ -187,6 +213,8 @@ def run_attribute(args: argparse.Namespace, write_outputs: Writer) -> int:
     if args.transitions is not None:
         markov = next(m for m in models if isinstance(m, Markov))
         outputs[args.transitions] = to_csv(markov.transition_matrix()).encode("utf-8")
+    if args.html is not None:
+        outputs[args.html] = html_report(args.paths, paths, request, results)
     write_outputs(outputs)
     if args.output is None:
         sys.stdout.write(report.decode("utf-8"))

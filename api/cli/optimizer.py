@@ -18,13 +18,16 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from api.cli.common import Writer, defaults_of, request_of
+from api.cli.progress import showing
 from optimizer.curves import CURVES
 from optimizer.errors import InputError, ParameterError
 from optimizer.priors import report_shares
 from optimizer.problem import OBJECTIVES
 from optimizer.report import FORMATS, render
-from optimizer.requests import FitRequest, ForecastRequest, PlanRequest
+from optimizer.requests import PERIOD_WEEKS, FitRequest, ForecastRequest, PlanRequest
+from spendwise import __version__
 from spendwise.export import to_csv
+from spendwise.money import parse_amount
 from spendwise.reading import ReadError, parse_numbers, read_frame
 
 FIT = defaults_of(FitRequest)
@@ -41,6 +44,9 @@ def register(commands: Any) -> None:
     curves.add_argument("--format", choices=("json", "csv"), default="json", dest="fmt")
     curves.add_argument("-o", "--output", type=Path, help="write here, not stdout")
     curves.add_argument("--plot", type=Path, help="chart of the curves (.png or .svg)")
+    curves.add_argument("--html", type=Path, metavar="FILE",
+                        help="the model as a self-contained HTML page (as the service shows "
+                             "it): checks, contributions, curves and marginal returns")
     curves.set_defaults(handler=run_curves)
     _register_plan(commands)
     _register_forecast(commands)
@@ -78,7 +84,7 @@ def _register_fit(commands: Any) -> None:
     fit.add_argument("--holdout-weeks", type=int,
                      help="last weeks kept out of the fit to score forecasts (default "
                           f"{FIT['holdout_weeks']})")
-    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument("--quiet", action="store_true", help="no progress on standard error")
     fit.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
     fit.set_defaults(handler=run_fit)
 
@@ -89,15 +95,20 @@ def _register_plan(commands: Any) -> None:
         description="Allocate a budget over channels to maximise the objective on the "
                     "model's posterior draws, as a certified global optimum.")
     plan.add_argument("model", type=Path, help="fitted model file")
-    plan.add_argument("--budget", type=float, help="spend over the whole horizon")
+    plan.add_argument("--budget", type=amount, help="spend over the whole horizon (or the "
+                      "period), written as people write it: 1.2M, 1,200,000, 120万")
     plan.add_argument("--budget-mode", choices=("equal", "cap"),
                       help="spend exactly the budget or at most (default: equal; cap for "
                            "profit and min_spend)")
     plan.add_argument("--horizon-weeks", type=int,
                       help=f"weeks the budget covers (default {PLAN['horizon_weeks']})")
+    plan.add_argument("--period", choices=tuple(PERIOD_WEEKS),
+                      help="the budget is a week's, a month's (52/12 weeks) or a quarter's "
+                           "(13 weeks), instead of --horizon-weeks")
     plan.add_argument("--objective", choices=OBJECTIVES, help=f"(default {PLAN['objective']})")
     plan.add_argument("--alpha", type=float, help=f"CVaR level (default {PLAN['alpha']:g})")
-    plan.add_argument("--target", type=float, help="KPI over the horizon, for min_spend")
+    plan.add_argument("--target", type=amount,
+                      help="KPI over the horizon (or the period), for min_spend: 5000, 5k")
     plan.add_argument("--per-week", action="store_true",
                       help="a spend per channel and week, with adstock carryover")
     plan.add_argument("--current", type=Path, help="current weekly spend: channel, spend")
@@ -115,6 +126,11 @@ def _register_plan(commands: Any) -> None:
     plan.add_argument("--format", choices=FORMATS, default="json", dest="fmt")
     plan.add_argument("-o", "--output", type=Path)
     plan.add_argument("--plot", type=Path, help="current against proposed (.png or .svg)")
+    plan.add_argument("--html", type=Path, metavar="FILE",
+                      help="the plan as one self-contained HTML page (.html), as the service "
+                           "shows it")
+    plan.add_argument("--quiet", action="store_true",
+                      help="no progress on standard error while the convex program runs")
     plan.set_defaults(handler=run_plan)
 
 
@@ -128,9 +144,15 @@ def _register_forecast(commands: Any) -> None:
                     help="channel, spend (weekly) or week, channel, spend (week by week)")
     fc.add_argument("--horizon-weeks", type=int,
                     help=f"weeks the forecast covers (default {PLAN['horizon_weeks']})")
+    fc.add_argument("--period", choices=tuple(PERIOD_WEEKS),
+                    help="forecast a week, a month (52/12 weeks) or a quarter (13 weeks), "
+                         "instead of --horizon-weeks")
     fc.add_argument("--allow-unconverged", action="store_true")
     fc.add_argument("--format", choices=FORMATS, default="json", dest="fmt")
     fc.add_argument("-o", "--output", type=Path)
+    fc.add_argument("--html", type=Path, metavar="FILE",
+                    help="the forecast as one self-contained HTML page (.html), as the service "
+                         "shows it")
     fc.set_defaults(handler=run_forecast)
 
 
@@ -155,7 +177,8 @@ def run_fit(args: argparse.Namespace, write_outputs: Writer) -> int:
     data = MediaData.from_files(args.spend, args.outcomes, controls=args.controls,
                                 lift_tests=args.lift_tests)
     sampler = {} if args.sampler is None else {"sampler": args.sampler}
-    model = ResponseModel.for_request(request, progressbar=not args.quiet, **sampler).fit(data)
+    with showing("fit", "draws", quiet=args.quiet) as progress:
+        model = ResponseModel.for_request(request, **sampler).fit(data, progress=progress)
     staged = args.output.with_name(f".{args.output.name}.staged")
     try:
         model.save(staged)
@@ -172,7 +195,8 @@ def run_fit(args: argparse.Namespace, write_outputs: Writer) -> int:
 
 
 def run_curves(args: argparse.Namespace, write_outputs: Writer) -> int:
-    """Write the model's response curves."""
+    """Write the model's response curves (and its page, with ``--html``)."""
+    _check_page(args.html)
     model = _load(args.model)
     curves = model.curves()
     text = (json.dumps(curves.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -186,6 +210,10 @@ def run_curves(args: argparse.Namespace, write_outputs: Writer) -> int:
             outputs[args.plot] = staged.read_bytes()
         finally:
             staged.unlink(missing_ok=True)
+    if args.html is not None:
+        from api.html import model_file_page  # the renderer, not the service
+
+        outputs[args.html] = model_file_page(args.model.name, model).encode("utf-8")
     return _emit(text, args.output, outputs, write_outputs)
 
 
@@ -194,6 +222,7 @@ def plan_request(args: argparse.Namespace) -> PlanRequest:
     fields: dict[str, Any] = {
         "budget": args.budget, "budget_mode": args.budget_mode, "objective": args.objective,
         "alpha": args.alpha, "target": args.target, "horizon_weeks": args.horizon_weeks,
+        "period": args.period,
         "per_week": args.per_week or None, "max_change": args.max_change,
         "locked": tuple(args.lock) or None, "romi_floor": args.romi_floor,
         "max_spend_multiple": args.max_spend_multiple,
@@ -209,9 +238,14 @@ def run_plan(args: argparse.Namespace, write_outputs: Writer) -> int:
     from optimizer.allocator import BudgetAllocator
 
     request = plan_request(args)
+    _check_page(args.html)
     model = _load(args.model)
     model.require_converged(allow=request.allow_unconverged)
-    plan = BudgetAllocator.for_request(model.response_draws(), request).plan(request)
+    allocator = BudgetAllocator.for_request(model.response_draws(), request)
+    prepared = allocator.prepare(request)
+    with showing("plan", "steps", quiet=args.quiet or prepared.engine != "conic",
+                 eta=False) as progress:
+        plan = allocator.plan(prepared, progress=progress)
     payload = plan.to_dict()
     outputs: dict[Path, bytes] = {}
     if args.plot is not None:
@@ -219,6 +253,8 @@ def run_plan(args: argparse.Namespace, write_outputs: Writer) -> int:
         from optimizer.charts import plan_chart
 
         outputs[args.plot] = plan_chart(plan, args.plot.suffix.lower().lstrip("."))
+    if args.html is not None:
+        outputs[args.html] = html_page(args.model, model, "plan", payload, request)
     return _emit(render(payload, args.fmt), args.output, outputs, write_outputs)
 
 
@@ -228,12 +264,44 @@ def run_forecast(args: argparse.Namespace, write_outputs: Writer) -> int:
 
     request = request_of(ForecastRequest, {
         **_allocation(args.allocation), "horizon_weeks": args.horizon_weeks,
-        "allow_unconverged": args.allow_unconverged or None}, {"allocation": "--allocation",
-                                                                "schedule": "--allocation"})
+        "period": args.period, "allow_unconverged": args.allow_unconverged or None},
+        {"allocation": "--allocation", "schedule": "--allocation"})
+    _check_page(args.html)
     model = _load(args.model)
     model.require_converged(allow=request.allow_unconverged)
     payload = forecast_of(model.response_draws(), request)
-    return _emit(render(payload, args.fmt), args.output, {}, write_outputs)
+    outputs = {} if args.html is None else \
+        {args.html: html_page(args.model, model, "forecast", payload, request)}
+    return _emit(render(payload, args.fmt), args.output, outputs, write_outputs)
+
+
+def amount(text: str) -> float:
+    """An amount of an option as people write it (:func:`spendwise.money.parse_amount`:
+    ``1.2M``, ``1,200,000``, ``120万``). A plain number (``-5``, ``1e13``) is passed on as
+    it is, so that the request judges its range in the words it uses on every front door."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_amount(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def html_page(path: Path, model: Any, kind: str, payload: dict[str, Any],
+              request: PlanRequest | ForecastRequest) -> bytes:
+    """The page of ``GET /v1/plans/{id}/html`` for a plan or forecast of the command line:
+    the same renderer on the same JSON, the facts naming the model file."""
+    from api.html import file_facts, plan_page, plan_title  # the renderer, not the service
+
+    draws = model.response_draws()
+    history = {c: float(v) for c, v in zip(draws.channels, draws.max_weekly_spend, strict=True)}
+    facts = [("kind", kind), *file_facts(path.name, model), ("version", __version__),
+             ("created by", f"spendwise {kind}")]
+    return plan_page(payload, kind=kind, title=plan_title(kind, path.name), facts=facts,
+                     parameters={"model": path.name, **request.canonical()},
+                     history=history).encode("utf-8")
 
 
 # -- inputs and outputs -------------------------------------------------------------------------
@@ -323,6 +391,11 @@ def _allocation(path: Path) -> dict[str, Any]:
         channel = str(record["channel"])
         week[channel] = week.get(channel, 0.0) + float(record["spend"])
     return {"schedule": tuple(schedule[w] for w in sorted(schedule))}
+
+
+def _check_page(path: Path | None) -> None:
+    if path is not None and path.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError(f"{path}: expected an .html file")
 
 
 def _check_chart(path: Path) -> None:

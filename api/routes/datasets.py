@@ -19,27 +19,13 @@ from apiflask import APIBlueprint
 from flask import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from api import artifacts
-from api.access import Principal
+from api import datasets
 from api.app import auth, body_bytes, db, owned, principal, require_content_type, services
-from api.audit import record
-from api.datasets import (
-    KINDS,
-    MEDIA_TYPES,
-    Prepared,
-    add_dataset,
-    dataset_dict,
-    delete_rows,
-    discard,
-    prepare,
-    prepare_journeys,
-    with_derived,
-)
-from api.errors import Invalid, NotFound
+from api.datasets import KINDS, MEDIA_TYPES, dataset_dict
+from api.errors import NotFound
 from api.schemas import PageQuery, Reference, Strict
-from api.tables import Dataset, Workspace
+from api.tables import Dataset
 from attribution.journeys import JourneyRequest
 from spendwise.requests import Label
 
@@ -110,23 +96,6 @@ def owned_dataset(dataset_id: str) -> Dataset:
     return found
 
 
-def _store(session: Session, who: Principal, ready: Prepared, name: str, action: str,
-           derived_from: list[str], parameters: dict[str, Any]) -> dict[str, Any]:
-    """Store a prepared dataset with its audit event and commit; a failure leaves nothing."""
-    assert who.workspace_id is not None
-    store = services().store
-    row = add_dataset(session, store, who.workspace_id, ready, name, who.key_id, derived_from)
-    digest = row.artifact
-    try:
-        record(session, who, action, "dataset", row.id, fingerprint=row.fingerprint,
-               parameters={"kind": row.kind, "name": row.name, "rows": row.rows, **parameters})
-        session.commit()
-    except BaseException:
-        discard(session, store, digest)
-        raise
-    return dataset_dict(row)
-
-
 @blueprint.post("/datasets")
 @blueprint.auth_required(auth)
 @blueprint.input(UploadQuery, location="query", arg_name="query")
@@ -147,13 +116,8 @@ def upload(query: UploadQuery) -> dict[str, Any]:
     who.require("dataset.upload")
     media_type = require_content_type(*MEDIA_TYPES)
     data = body_bytes()
-    session = db()
-    workspace = session.get(Workspace, who.workspace_id)
-    assert workspace is not None
-    secret = workspace.pseudonym_secret
-    session.commit()  # end the read, so SQLite's write lock is not held while parsing
-    ready = prepare(query.kind, data, media_type, secret)
-    return _store(session, who, ready, query.name, "dataset.upload", [], {})
+    return dataset_dict(datasets.upload(db(), services().store, who, query.kind, query.name,
+                                        data, media_type))
 
 
 @blueprint.post("/datasets/journeys")
@@ -167,32 +131,10 @@ def build_journeys(body: JourneysIn) -> dict[str, Any]:
     """Build a paths dataset from a touches and a conversions dataset."""
     who = principal()
     who.require("dataset.upload")
-    session = db()
-    touches, conversions = _inputs(body)
-    store = services().store
-    touch_bytes, conversion_bytes = store.get(touches.artifact), store.get(conversions.artifact)
-    session.commit()  # end the read, so SQLite's write lock is not held while building
-    request = JourneyRequest.within(body)
-    ready = prepare_journeys(touch_bytes, conversion_bytes, request)
-    ids = [touches.id, conversions.id]
-    if len(set(session.scalars(select(Dataset.id).where(Dataset.id.in_(ids))))) < len(set(ids)):
-        raise NotFound("touches or conversions: the dataset was deleted during the build")
-    return _store(session, who, ready, body.name, "dataset.journeys", ids,
-                  {"touches": touches.id, "conversions": conversions.id,
-                   **request.canonical()})
-
-
-def _inputs(body: JourneysIn) -> tuple[Dataset, Dataset]:
-    """The touches and conversions datasets of a journeys request, checked for their kind."""
-    found = []
-    for field in ("touches", "conversions"):
-        row = owned_dataset(getattr(body, field))
-        if row.kind != field:
-            raise Invalid(f"{field}: dataset {row.id} holds {row.kind}, not {field}",
-                          errors=[{"loc": ["json", field],
-                                   "msg": f"expected a {field} dataset, got {row.kind}"}])
-        found.append(row)
-    return found[0], found[1]
+    touches, conversions = owned_dataset(body.touches), owned_dataset(body.conversions)
+    return dataset_dict(datasets.build_journeys(db(), services().store, who, touches,
+                                                conversions, JourneyRequest.within(body),
+                                                body.name))
 
 
 @blueprint.get("/datasets")
@@ -236,14 +178,5 @@ def delete_dataset(dataset_id: str) -> Response:
     """
     who = principal()
     who.require("dataset.delete")
-    session = db()
-    root = owned_dataset(dataset_id)
-    rows = with_derived(session, root)
-    for row in rows:
-        cascade = {} if row is root else {"derived_from_deleted": root.id}
-        record(session, who, "dataset.delete", "dataset", row.id, fingerprint=row.fingerprint,
-               parameters={"kind": row.kind, "name": row.name, "rows": row.rows, **cascade})
-    digests = delete_rows(session, rows)
-    session.commit()
-    artifacts.release(session, services().store, digests)
+    datasets.delete_dataset(db(), services().store, who, owned_dataset(dataset_id))
     return Response(status=204)

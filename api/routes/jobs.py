@@ -1,4 +1,11 @@
-"""``GET /v1/jobs/{id}``: state, progress, timings and the error of a background job."""
+"""``GET /v1/jobs/{id}``: state, progress, timings and the error of a background job.
+
+Progress is the fraction ``progress``, the counts ``progress_done`` of
+``progress_total`` in the job's own units (draws of a fit, bootstrap
+replicates or models of a report, steps of a plan; see ``docs/progress.md``),
+a short ``progress_note`` and ``seconds_left``, estimated from ``started_at``
+and the fraction.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ blueprint = APIBlueprint("jobs", __name__, url_prefix="/v1", tag="jobs")
 @blueprint.output(JobOut)
 @blueprint.doc(responses={404: "no such job in this workspace"})
 def get_job(job_id: str) -> dict[str, Any]:
-    """One job of this workspace."""
+    """One job of this workspace: its state, progress (done of total units, a note and the
+    seconds left), timings and error."""
     principal().require("job.read")
     return job_dict(owned(Job, job_id))

@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from api import fits
 from api.app import auth, db, owned, principal, services
-from api.audit import record
 from api.jobs import FAILED, JobState
 from api.schemas import PageQuery, Reference, Strict
 from api.tables import Job, ResponseFit
@@ -136,16 +135,9 @@ def create_model(body: ModelIn) -> dict[str, Any]:
     """Validate the datasets and settings, then queue a fit (a job of kind ``fit``)."""
     who = principal()
     who.require("model.create")
-    session = db()
-    assert who.workspace_id is not None
     refs = body.model_dump(include=set(fits.DATASET_FIELDS))
-    inputs = fits.prepare_fit(session, services().store, who.workspace_id, refs,
-                              body.settings)
-    row = fits.add_fit(session, who.workspace_id, who.key_id, refs, inputs)
-    record(session, who, "model.create", "model", row.id, fingerprint=row.fingerprint,
-           parameters={"datasets": row.datasets, "settings": row.parameters})
-    session.commit()
-    return model_dict(row, _job(row), inputs.notes)
+    row, notes = fits.start_fit(db(), services().store, who, refs, body.settings)
+    return model_dict(row, _job(row), notes)
 
 
 @blueprint.get("/models")

@@ -15,8 +15,8 @@ from apiflask import APIBlueprint
 from apiflask.schemas import FileSchema
 from flask import Response
 
-from api import html
-from api.app import auth, owned, principal, services
+from api import fits, html, plans
+from api.app import auth, db, owned, principal, services
 from api.errors import Conflict, NotFound
 from api.jobs import SUCCEEDED
 from api.tables import Plan, Report, ResponseFit
@@ -58,7 +58,8 @@ def report_page(report_id: str) -> Response:
     row = finished(Report, report_id, "report", "report.read")
     if not row.result:
         raise Conflict(f"report {report_id!r} has no result")
-    return page(html.report_page(row))
+    return page(html.report_page(row.result, title=f"Attribution report {row.id}",
+                                 facts=html.report_facts(row), parameters=row.parameters))
 
 
 @blueprint.get("/models/<model_id>/html")
@@ -69,12 +70,16 @@ def report_page(report_id: str) -> Response:
                           404: "no such response model in this workspace",
                           409: "the model is queued, running or failed"})
 def model_page(model_id: str) -> Response:
-    """A response model as a page: response curves with bands and the diagnostics."""
+    """A response model as a page: its checks in words, the contributions, the response
+    curves with bands and the return of the next unit of spend."""
     row = finished(ResponseFit, model_id, "response model", "model.read")
     if row.artifact is None:
         raise Conflict(f"response model {model_id!r} has no saved fit")
-    model = html.load_model(services().store.get(row.artifact))
-    return page(html.model_page(row, model))
+    store = services().store
+    return page(html.model_page(fits.fitted(store, row).model, title=f"Response model {row.id}",
+                                facts=html.model_facts(row), parameters=row.parameters,
+                                diagnostics=row.diagnostics, datasets=row.datasets,
+                                tested=fits.lift_tests_of(db(), store, row)))
 
 
 @blueprint.get("/plans/<plan_id>/html")
@@ -88,4 +93,6 @@ def plan_page(plan_id: str) -> Response:
     """A budget plan or ROMI forecast as a page: current against proposed spend, expected
     KPI and ROMI with intervals, marginal ROMI, shadow price and certificate."""
     row = finished(Plan, plan_id, "plan", "plan.read")
-    return page(html.plan_page(row))
+    return page(html.plan_page(row.result, kind=row.kind, title=html.plan_title(row.kind, row.id),
+                               facts=html.plan_facts(row), parameters=row.parameters,
+                               history=plans.history(db(), services().store, row)))

@@ -23,7 +23,6 @@ from sqlalchemy import select
 
 from api import plans
 from api.app import auth, db, owned, principal, services
-from api.audit import record
 from api.errors import Conflict
 from api.jobs import FAILED, SUCCEEDED, JobState
 from api.routes.models import CSV, Responses
@@ -136,7 +135,7 @@ ERRORS = {403: "the role may not do this", 404: "no such model in this workspace
                                                                "PlanOut"}}}}}))
 def create_plan(body: PlanIn) -> tuple[dict[str, Any], int]:
     """Allocate a budget over channels, certified optimal on the model's posterior draws."""
-    row = _create("plan", body)
+    row = _create(body)
     return plan_dict(row), 201 if row.state == SUCCEEDED else 202
 
 
@@ -147,21 +146,12 @@ def create_plan(body: PlanIn) -> tuple[dict[str, Any], int]:
 @blueprint.doc(responses=ERRORS)
 def create_forecast(body: ForecastIn) -> dict[str, Any]:
     """Conversions, revenue and ROMI of a weekly allocation, and against the current one."""
-    return plan_dict(_create("forecast", body))
+    return plan_dict(_create(body))
 
 
-def _create(kind: str, body: PlanIn | ForecastIn) -> Plan:
+def _create(body: PlanIn | ForecastIn) -> Plan:
     """Compute (or queue) a plan or forecast for the caller, audit it and commit."""
-    who = principal()
-    who.require(f"{kind}.create")
-    session = db()
-    assert who.workspace_id is not None
-    row = plans.create(session, services().store, who.workspace_id, who.key_id, body.model,
-                       request_of(body))
-    record(session, who, f"{kind}.create", kind, row.id, fingerprint=row.fingerprint,
-           parameters={"model": body.model, **row.parameters})
-    session.commit()
-    return row
+    return plans.submit(db(), services().store, principal(), body.model, request_of(body))
 
 
 @blueprint.get("/plans")

@@ -22,13 +22,11 @@ from sqlalchemy import select
 
 from api import jobs, reports
 from api.app import auth, db, owned, principal, services
-from api.audit import record
-from api.errors import Conflict, Invalid, NotFound
+from api.errors import Conflict, NotFound
 from api.jobs import JobState
 from api.schemas import PageQuery, Reference
 from api.tables import Dataset, Job, Report
 from attribution.requests import AttributionRequest
-from spendwise import __version__
 
 blueprint = APIBlueprint("reports", __name__, url_prefix="/v1", tag="reports")
 
@@ -104,29 +102,9 @@ def create_report(body: ReportIn) -> tuple[dict[str, Any], int]:
     """Attribute a paths dataset's conversions to channels with one or more models."""
     who = principal()
     who.require("report.create")
-    session = db()
     dataset: Dataset = owned(Dataset, body.dataset)
-    if dataset.kind != "paths":
-        message = f"{dataset.id} is a {dataset.kind} dataset; a report needs a paths dataset"
-        raise Invalid(f"dataset: {message}", errors=[{"loc": ["json", "dataset"],
-                                                      "msg": message}])
-    request = AttributionRequest.within(body)
-    parameters = {"dataset": body.dataset, **request.canonical()}
-    inline = reports.runs_inline(dataset.rows, request)
-    models = (reports.attribute(reports.load_paths(services().store, dataset), request)
-              if inline else None)
-    row = Report(workspace_id=who.workspace_id, dataset_id=dataset.id, parameters=parameters,
-                 state=jobs.SUCCEEDED if inline else jobs.QUEUED, result=models,
-                 fingerprint=reports.fingerprint(dataset.fingerprint, request),
-                 version=__version__, created_by=who.key_id)
-    session.add(row)
-    session.flush()
-    if not inline:
-        row.job_id = jobs.enqueue(session, dataset.workspace_id, reports.JOB_KIND, row.id).id
-    record(session, who, "report.create", "report", row.id, fingerprint=row.fingerprint,
-           parameters=parameters)
-    session.commit()
-    return report_dict(row), 201 if inline else 202
+    row = reports.create(db(), services().store, who, dataset, AttributionRequest.within(body))
+    return report_dict(row), 201 if row.state == jobs.SUCCEEDED else 202
 
 
 @blueprint.get("/reports")

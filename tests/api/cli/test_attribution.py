@@ -220,3 +220,90 @@ def test_outputs_follow_the_umask(good_csv, tmp_path, capsys):
         os.umask(previous)
     assert code == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+# -- --html ----------------------------------------------------------------------------------------
+
+
+def test_html_page_shows_the_report_of_the_json(good_csv, tmp_path, capsys):
+    """--html writes one self-contained page whose tables hold the numbers of the JSON report."""
+    from tests.api.test_pages import Tables
+
+    page, report = tmp_path / "report.html", tmp_path / "report.json"
+    code, _, _ = run(["attribute", good_csv, "--model", "markov", "--model", "linear",
+                      "--bootstrap", "10", "--quiet", "-o", report, "--html", page], capsys)
+    assert code == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.count("<svg") == 1
+    assert "<script" not in text.lower() and "<link" not in text.lower()
+    assert "<title>Attribution report paths.csv</title>" in text
+    models = json.loads(report.read_text(encoding="utf-8"))
+    tables = Tables(text)
+    for index, model in enumerate(models, start=1):
+        rows = tables.rows(f"credit-{index}")
+        for channel in model["channels"]:
+            assert rows[channel["channel"]][0] == f"{channel['conversions']:,.1f}"
+            assert rows[channel["channel"]][2] == f"{100 * channel['share']:,.1f}%"
+    comparison = tables.rows("comparison")
+    for position, channel in enumerate(models[0]["channels"]):
+        assert comparison[channel["channel"]] == [
+            f"{100 * m['channels'][position]['share']:,.1f}%" for m in models]
+    facts = tables.rows("facts")
+    assert facts["input"] == ["paths.csv"] and facts["paths fingerprint"] == [
+        models[0]["fingerprint"]]
+    assert facts["created at"] == [models[0]["created_at"]]
+
+
+def test_html_page_is_the_service_renderer(good_csv, tmp_path, capsys):
+    """The page is api.html.report_page on the models' JSON, as GET /v1/reports/{id}/html."""
+    from api import html
+    from attribution.requests import AttributionRequest
+
+    page, report = tmp_path / "report.html", tmp_path / "report.json"
+    run(["attribute", good_csv, "--model", "linear", "-o", report, "--html", page], capsys)
+    model = json.loads(report.read_text(encoding="utf-8"))
+    facts = [("input", "paths.csv"), ("paths fingerprint", model["fingerprint"]),
+             ("version", model["spendwise_version"]), ("created at", model["created_at"]),
+             ("created by", "spendwise attribute")]
+    parameters = {"paths": "paths.csv",
+                  **AttributionRequest.build(models=["linear"]).canonical()}
+    rendered = html.report_page(model, title="Attribution report paths.csv", facts=facts,
+                                parameters=parameters)
+    assert page.read_text(encoding="utf-8") == rendered
+
+
+def test_html_needs_an_html_file(good_csv, tmp_path, capsys):
+    """--html with another suffix is a one-line error and writes nothing."""
+    code, _, stderr = run(["attribute", good_csv, "--html", tmp_path / "page.pdf"], capsys)
+    assert code == 2 and "page.pdf: expected a .html or .htm file" in stderr
+    assert list(tmp_path.iterdir()) == [good_csv]
+
+
+IMPORTED = ("import sys\nfrom api.cli import main\n"
+            "code = main(sys.argv[1:])\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('flask', 'apiflask', 'werkzeug', 'sqlalchemy') or m in "
+            "('api.app', 'api.reports', 'api.database', 'api.routes'))))\n")
+
+
+def imported_by_html(good_csv, tmp_path):
+    """The service modules loaded by ``spendwise attribute ... --html`` in a fresh process."""
+    completed = subprocess.run(
+        [sys.executable, "-c", IMPORTED, "attribute", str(good_csv), "--model", "linear",
+         "--html", str(tmp_path / "page.html"), "-o", str(tmp_path / "r.json")],
+        capture_output=True, text=True, check=True)
+    assert (tmp_path / "page.html").exists()
+    return set(completed.stdout.split())
+
+
+def test_html_does_not_load_the_web_service(good_csv, tmp_path):
+    """Writing the page loads neither Flask nor the service's application, routes or reports."""
+    loaded = imported_by_html(good_csv, tmp_path)
+    assert not {m for m in loaded if m.split(".")[0] in ("flask", "apiflask", "werkzeug")}
+    assert not loaded & {"api.app", "api.reports", "api.database", "api.routes"}
+
+
+def test_html_does_not_load_sqlalchemy(good_csv, tmp_path):
+    """Writing the page does not load SQLAlchemy."""
+    loaded = imported_by_html(good_csv, tmp_path)
+    assert not {m for m in loaded if m.split(".")[0] == "sqlalchemy"}

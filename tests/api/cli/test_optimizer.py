@@ -6,10 +6,14 @@ The model files are built from hand-made posteriors; nothing here samples.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 
 from api.cli import main
@@ -195,3 +199,51 @@ def test_fit_rejects_bad_input_before_sampling(tmp_path, capsys, spend, outcomes
     assert message in err
     assert err.count("\n") == 1
     assert not out.exists()
+
+
+def test_curves_html_writes_the_self_contained_model_page(model_files, tmp_path, capsys):
+    """--html writes the service's model page: one inline chart, no script, the checks,
+    the contributions and the current spend of the last four weeks."""
+    page, curves = tmp_path / "model.html", tmp_path / "curves.json"
+    code, out, err = run(["curves", model_files["good"], "--html", page, "-o", curves], capsys)
+    assert code == 0, err
+    assert out == "" and json.loads(curves.read_text(encoding="utf-8"))["channels"]
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.count("<svg") == 1
+    assert "<script" not in text.lower() and "https://" not in text
+    assert "<title>Response model good.nc</title>" in text
+    spend = pd.read_csv(SPEND).pivot_table(index="date", columns="channel", values="spend",
+                                           fill_value=0.0)  # a missing row spends nothing
+    for channel, value in spend.tail(4).mean().items():
+        assert re.search(rf'<th scope="row">{channel}</th><td class="n">{value:,.0f}</td>', text)
+    assert '<table id="contributions">' in text and 'data-check="r_hat"' in text
+    # the file keeps no lift test, so every channel is named as untested
+    assert f"No lift test for: {', '.join(spend.columns)}." in text
+
+
+def test_curves_html_refuses_another_suffix(model_files, tmp_path, capsys):
+    """--html needs an .html file; nothing is written otherwise."""
+    target = tmp_path / "model.txt"
+    code, _, err = run(["curves", model_files["good"], "--html", target, "-o",
+                        tmp_path / "c.json"], capsys)
+    assert code == 2 and "expected an .html file" in err
+    assert not target.exists() and not (tmp_path / "c.json").exists()
+
+
+def test_curves_html_loads_no_web_framework(model_files, tmp_path):
+    """Writing the page imports neither Flask nor SQLAlchemy (checked in a fresh process)."""
+    page = tmp_path / "model.html"
+    script = (
+        "import json, sys\n"
+        "from api.cli import main\n"
+        f"status = main(['curves', {str(model_files['good'])!r}, '--html', {str(page)!r}, "
+        f"'-o', {str(tmp_path / 'c.json')!r}])\n"
+        "roots = ('flask', 'apiflask', 'werkzeug', 'sqlalchemy', 'alembic')\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in roots)\n"
+        "print(json.dumps({'status': status, 'loaded': loaded}))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"status": 0, "loaded": []}
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
