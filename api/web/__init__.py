@@ -33,13 +33,7 @@ def register(app: Flask) -> None:
     """Add the pages, their assets and their template globals to ``app``."""
     app.register_blueprint(assets)
     for name in MODULES:
-        try:
-            module = import_module(f"api.web.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"api.web.{name}":
-                raise
-            continue
-        app.register_blueprint(module.blueprint)
+        app.register_blueprint(import_module(f"api.web.{name}").blueprint)
     app.jinja_env.globals.update(pages.template_globals())
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

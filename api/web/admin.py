@@ -29,7 +29,7 @@ blueprint = Blueprint("web_admin", __name__)
 #: Events per page of the audit trail.
 PAGE = 50
 #: The actions the audit trail records, for its filter.
-ACTIONS = ("dataset.upload", "dataset.delete", "journeys.create", "report.create",
+ACTIONS = ("dataset.upload", "dataset.delete", "dataset.journeys", "report.create",
            "model.create", "plan.create", "forecast.create", "key.create", "key.revoke",
            "signin_link.create", "session.create", "session.end", "workspace.create",
            "workspace.update")
@@ -55,8 +55,8 @@ def audit() -> Response:
     errors = pages.FormErrors()
     since = _day(form["since"], "since", errors)
     until = _day(form["until"], "until", errors)
-    before = int(form["before"]) if form["before"].isdigit() and len(form["before"]) < 18 \
-        else None
+    before = int(form["before"]) if form["before"].isdigit() and len(form["before"]) < 11 \
+        and int(form["before"]) < 2**31 else None
     rows: list[AuditEvent] = []
     if not errors:
         statement = events(who.workspace_id, before=before, action=form["action"] or None,
@@ -180,7 +180,7 @@ def action_words() -> dict[str, str]:
     return {
         "dataset.upload": i18n.gettext("uploaded a dataset"),
         "dataset.delete": i18n.gettext("deleted a dataset"),
-        "journeys.create": i18n.gettext("built journeys"),
+        "dataset.journeys": i18n.gettext("built journeys"),
         "report.create": i18n.gettext("ran an attribution report"),
         "model.create": i18n.gettext("started a response model"),
         "plan.create": i18n.gettext("made a budget plan"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from api.app import db
@@ -72,15 +72,20 @@ def describe(lists: dict[str, list[Any]], currency: str) -> dict[str, str]:
                                      kpi=i18n.gettext(row.parameters.get("kpi", "conversions")),
                                      dataset=names.get(spend, spend or "–"),
                                      curve=row.parameters.get("curve", "exponential"))
+    periods = {"week": i18n.gettext("a week"), "month": i18n.gettext("a month"),
+               "quarter": i18n.gettext("a quarter")}
     for row in [*lists.get("plans", []), *lists.get("forecasts", [])]:
-        weeks = (row.parameters or {}).get("horizon_weeks", 4)
-        budget = (row.parameters or {}).get("budget")
-        found[row.id] = i18n.gettext("{objective} plan, {budget} over {weeks} weeks",
-                                     objective=i18n.gettext(row.parameters.get("objective",
-                                                                              "conversions")),
-                                     budget=i18n.money(budget, currency), weeks=weeks) \
+        parameters = row.parameters or {}
+        period = periods.get(parameters.get("period") or "") or \
+            i18n.gettext("{weeks} weeks", weeks=i18n.number(parameters.get("horizon_weeks", 4),
+                                                             1).removesuffix(".0"))
+        budget = parameters.get("budget")
+        found[row.id] = i18n.gettext("{objective} plan, {budget} over {period}",
+                                     objective=i18n.gettext(parameters.get("objective",
+                                                                           "conversions")),
+                                     budget=i18n.money(budget, currency), period=period) \
             if row.kind == "plan" and budget is not None else \
-            i18n.gettext("Forecast over {weeks} weeks", weeks=weeks)
+            i18n.gettext("Forecast over {period}", period=period)
     return found
 
 
@@ -132,8 +137,7 @@ def home() -> Response:
     return pages.render("web/home.html", title=pages.workspace().name, lists=lists, jobs=jobs,
                         labels=describe(lists, pages.workspace().currency), kinds=kind_words(),
                         creators=creators(space), refresh=running,
-                        steps=[s for s in next_steps(lists) if s[1] in current_app.view_functions],
-                        endpoints=set(current_app.view_functions))
+                        steps=next_steps(lists))
 
 
 @blueprint.get("/jobs/<job_id>/progress")

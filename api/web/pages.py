@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, g, redirect, render_template, request, url_for
+from flask import Response, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from api.access import Principal
@@ -195,7 +195,7 @@ NAV = (("Home", "web_home.home", None),
 def nav() -> list[tuple[str, str]]:
     """The header's links that the signed-in role may follow: ``(label, url)``."""
     return [(i18n.gettext(label), url_for(endpoint)) for label, endpoint, action in NAV
-            if endpoint in current_app.view_functions and (action is None or allowed(action))]
+            if action is None or allowed(action)]
 
 
 def render(template: str, *, status: int = 200, title: str, **context: Any) -> Response:

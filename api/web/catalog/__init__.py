@@ -18,13 +18,7 @@ AREAS = ("common", "datasets", "attribution", "models", "plans", "scenarios", "a
 def _merged() -> dict[str, str]:
     merged: dict[str, str] = {}
     for area in AREAS:
-        try:
-            module = import_module(f"api.web.catalog.{area}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"api.web.catalog.{area}":
-                raise
-            continue
-        merged.update(module.CHINESE)
+        merged.update(import_module(f"api.web.catalog.{area}").CHINESE)
     return merged
 
 

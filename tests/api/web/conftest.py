@@ -10,6 +10,7 @@ and session tests run on PostgreSQL too.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -23,10 +24,11 @@ from api import signin
 from api.access import issue_key
 from api.app import create_app
 from api.bootstrap import prepare
+from api.database import upgrade
 from api.datasets import store_upload
 from api.settings import Settings
 from api.tables import BrowserSession, ResponseFit, Workspace
-from tests.api.conftest import Database, fresh_database
+from tests.api.conftest import Database
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "fixtures"
@@ -100,11 +102,22 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", body))).strip()
 
 
-@pytest.fixture(params=["sqlite"])
-def page_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A fresh database for page tests (SQLite: rendering does not depend on the backend)."""
-    with fresh_database(request.param, tmp_path) as found:
-        yield found
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to the newest revision once, for page tests to copy."""
+    folder = tmp_path_factory.mktemp("migrated")
+    engine = Database("sqlite", f"sqlite:///{folder / 'spendwise.db'}").engine()
+    upgrade(engine)
+    engine.dispose()
+    return folder / "spendwise.db"
+
+
+@pytest.fixture
+def page_database(migrated_sqlite: Path, tmp_path: Path) -> Database:
+    """A fresh, migrated database for page tests: a copy of :func:`migrated_sqlite`
+    (SQLite: rendering does not depend on the backend)."""
+    shutil.copyfile(migrated_sqlite, tmp_path / "spendwise.db")
+    return Database("sqlite", f"sqlite:///{tmp_path / 'spendwise.db'}")
 
 
 def make_app(database: Database, folder: Path, **settings: Any) -> Any:

@@ -84,3 +84,16 @@ def test_roles_and_kinds_are_translated() -> None:
 def test_templates_exist() -> None:
     """The catalogue test reads real templates."""
     assert isinstance(TEMPLATES, Path) and any(TEMPLATES.glob("*.html"))
+
+
+def test_each_message_is_translated_in_one_area_only() -> None:
+    """A message has one Chinese: no two area modules both define it."""
+    from importlib import import_module
+
+    from api.web.catalog import AREAS
+
+    where: dict[str, str] = {}
+    for area in AREAS:
+        for message in import_module(f"api.web.catalog.{area}").CHINESE:
+            assert message not in where, f"{message!r} is in {where[message]} and {area}"
+            where[message] = area

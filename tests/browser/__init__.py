@@ -1,0 +1,1 @@
+"""The browser workspace in a real browser: Playwright driving Debian's Chromium."""
