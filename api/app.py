@@ -10,34 +10,26 @@ and serialise.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from apiflask import APIFlask, HTTPTokenAuth
+from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import Response, current_app, g, json, request
+from flask import Response, g, json, request
 from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from api import web
-from api.access import Principal, authenticate
+from api.context import Services, require_content_type, services
 from api.database import make_engine, session_factory
-from api.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType, problem
-from api.job_kinds import KINDS
-from api.jobs import JobKind, Worker
+from api.errors import ServiceError, problem
 from api.limits import LimitedRequest, check_headers, check_text, read_json
-from api.schemas import RESOURCE_ID_PATTERN, Problem, inline_schema
+from api.schemas import Problem, inline_schema
 from api.settings import Settings
 from api.store import ArtifactStore
 from spendwise import __version__
 
 log = logging.getLogger("spendwise")
-#: What a resource id can look like; anything else is not found without a query.
-RESOURCE_ID = re.compile(RESOURCE_ID_PATTERN)
 PROBLEM_JSON = "application/problem+json"
 #: Errors any operation with a request body can answer, besides its own.
 BODY_ERRORS = {"400": "the body cannot be read", "413": "the body is over the size limit",
@@ -45,51 +37,6 @@ BODY_ERRORS = {"400": "the body cannot be read", "413": "the body is over the si
 #: Errors any operation can answer (:mod:`api.limits`), besides its own.
 REQUEST_ERRORS = {"400": "a query or path parameter holds a control character",
                   "431": "the request headers are over the size limit"}
-auth = HTTPTokenAuth(scheme="Bearer", description="An API key: `sw_k<id>_<secret>`.")
-
-
-@dataclass
-class Services:
-    """What the views share: settings, the engine, sessions, the artifact store and the
-    kinds of job (:data:`api.job_kinds.KINDS`) a worker of this app runs."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    store: ArtifactStore
-    kinds: Mapping[str, JobKind] = field(default_factory=lambda: KINDS)
-
-    def worker(self, name: str | None = None) -> Worker:
-        """A job worker on this app's database and store."""
-        return Worker(self.sessions, self.store, self.settings, self.kinds, name=name)
-
-
-def services() -> Services:
-    """The services of the current app."""
-    found: Services = current_app.extensions["spendwise"]
-    return found
-
-
-def db() -> Session:
-    """The request's database session (opened on first use, closed at teardown)."""
-    if "db" not in g:
-        g.db = services().sessions()
-    session: Session = g.db
-    return session
-
-
-def principal() -> Principal:
-    """The authenticated caller of the current request."""
-    found = auth.current_user
-    assert isinstance(found, Principal), "principal() outside an authenticated view"
-    return found
-
-
-@auth.verify_token
-def _verify(token: str | None) -> Principal:
-    return authenticate(db(), token)
-
-
 class LimitedJSON(DefaultJSONProvider):
     """Flask's JSON, reading under the limits of :func:`api.limits.read_json`."""
 
@@ -259,36 +206,3 @@ def _kept_headers(headers: Any) -> dict[str, str]:
     # The error's own headers (Allow, WWW-Authenticate) without its media type.
     return {name: value for name, value in dict(headers or {}).items()
             if name.lower() != "content-type"}
-
-
-def require_content_type(*allowed: str) -> str:
-    """The request's media type if it is one of ``allowed``, else 415 naming them."""
-    kind = (request.mimetype or "").lower()
-    if kind not in allowed:
-        raise UnsupportedMediaType(f"Content-Type must be one of {', '.join(allowed)}, got "
-                                   f"{kind or 'none'!r}")
-    return kind
-
-
-def body_bytes() -> bytes:
-    """The raw body, refused with 413 over the upload limit."""
-    limit = services().settings.max_upload_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the body is over the limit of {limit:,} bytes")
-    return request.get_data(cache=False)
-
-
-def owned(model: type[Any], resource_id: str) -> Any:
-    """The row ``resource_id`` of ``model`` in the caller's workspace, else 404.
-
-    A row of another workspace is reported exactly like a missing one.
-    """
-    from api.errors import NotFound
-
-    what = model.__tablename__[:-1].replace("_", " ")
-    if not RESOURCE_ID.fullmatch(resource_id):
-        raise NotFound(f"no {what} {resource_id!r} in this workspace")
-    row = db().get(model, resource_id)
-    if row is None or row.workspace_id != principal().workspace_id:
-        raise NotFound(f"no {what} {resource_id!r} in this workspace")
-    return row

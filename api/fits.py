@@ -15,6 +15,7 @@ cache cannot be stale).
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import threading
 from collections import OrderedDict
@@ -56,6 +57,11 @@ def _field_error(field: str, message: str) -> Invalid:
 # -- fits ---------------------------------------------------------------------------------------
 
 
+#: What a dataset id can look like (:data:`api.schemas.RESOURCE_ID_PATTERN`); anything else
+#: names no dataset, and never reaches a query (PostgreSQL refuses NUL in text).
+_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
 def dataset_rows(session: Session, workspace_id: str,
                  refs: Mapping[str, str | None]) -> dict[str, Dataset]:
     """The datasets named by ``refs`` (``field -> id``), each of the kind its field names."""
@@ -66,7 +72,7 @@ def dataset_rows(session: Session, workspace_id: str,
             if field in REQUIRED:
                 raise _field_error(field, f"{field}: a {field} dataset is required")
             continue
-        row = session.get(Dataset, dataset_id)
+        row = session.get(Dataset, dataset_id) if _ID.fullmatch(dataset_id) else None
         if row is None or row.workspace_id != workspace_id:
             message = f"{field}: no dataset {dataset_id[:40]!r} in this workspace"
             raise NotFound(message, errors=[{"loc": ["json", field], "msg": message}])

@@ -57,10 +57,12 @@ class Settings:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if self.lease_seconds <= 0:
             raise ConfigError(f"lease_seconds must be positive, got {self.lease_seconds}")
-        for name in ("session_hours", "signin_minutes"):
-            if not 0 < getattr(self, name) <= 24 * 366:
-                raise ConfigError(f"{name} must be positive and at most a year, got "
-                                  f"{getattr(self, name)}")
+        if not 0 < self.session_hours <= 24 * 366:
+            raise ConfigError(f"session_hours must be positive and at most a year (8784), got "
+                              f"{self.session_hours}")
+        if not 0 < self.signin_minutes <= 7 * 24 * 60:
+            raise ConfigError(f"signin_minutes must be positive and at most a week (10080), got "
+                              f"{self.signin_minutes}")
 
     @property
     def url(self) -> str:

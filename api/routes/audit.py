@@ -6,8 +6,8 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from api.app import auth, db, principal
 from api.audit import event_dict, events
+from api.context import auth, db, principal
 from api.schemas import AuditPage, AuditQuery
 
 blueprint = APIBlueprint("audit", __name__, url_prefix="/v1", tag="audit")

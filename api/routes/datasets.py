@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import datasets
-from api.app import auth, body_bytes, db, owned, principal, require_content_type, services
+from api.context import auth, body_bytes, db, owned, principal, require_content_type, services
 from api.datasets import KINDS, MEDIA_TYPES, dataset_dict
 from api.errors import NotFound
 from api.schemas import PageQuery, Reference, Strict

@@ -6,7 +6,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from api.app import services
+from api.context import services
 from api.database import reachable
 from api.schemas import Health
 from spendwise import __version__

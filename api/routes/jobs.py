@@ -13,7 +13,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from api.app import auth, owned, principal
+from api.context import auth, owned, principal
 from api.jobs import job_dict
 from api.schemas import JobOut
 from api.tables import Job

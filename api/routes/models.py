@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api import fits
-from api.app import auth, db, owned, principal, services
+from api.context import auth, db, owned, principal, services
 from api.jobs import FAILED, JobState
 from api.schemas import PageQuery, Reference, Strict
 from api.tables import Job, ResponseFit

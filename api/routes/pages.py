@@ -16,7 +16,7 @@ from apiflask.schemas import FileSchema
 from flask import Response
 
 from api import fits, html, plans
-from api.app import auth, db, owned, principal, services
+from api.context import auth, db, owned, principal, services
 from api.errors import Conflict, NotFound
 from api.jobs import SUCCEEDED
 from api.tables import Plan, Report, ResponseFit

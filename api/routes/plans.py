@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import plans
-from api.app import auth, db, owned, principal, services
+from api.context import auth, db, owned, principal, services
 from api.errors import Conflict
 from api.jobs import FAILED, SUCCEEDED, JobState
 from api.routes.models import CSV, Responses

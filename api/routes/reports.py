@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import jobs, reports
-from api.app import auth, db, owned, principal, services
+from api.context import auth, db, owned, principal, services
 from api.errors import Conflict, NotFound
 from api.jobs import JobState
 from api.schemas import PageQuery, Reference

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from api import workspaces
 from api.access import ADMIN, Principal, keys_of, workspace_by_name
-from api.app import RESOURCE_ID, auth, db, principal
 from api.audit import record
+from api.context import RESOURCE_ID, auth, db, principal
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas import (
     KeyIn,

@@ -9,6 +9,7 @@ calls the same functions as the JSON API (:mod:`api.workspaces`).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +18,8 @@ from pydantic import ValidationError
 
 from api import workspaces
 from api.access import ROLES, keys_of
-from api.app import RESOURCE_ID, db, services
 from api.audit import events
+from api.context import RESOURCE_ID, db, services
 from api.errors import NotFound
 from api.schemas import KeyIn, WorkspaceUpdate
 from api.tables import ApiKey, AuditEvent
@@ -39,10 +40,20 @@ def _day(text: str, field: str, errors: pages.FormErrors) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
+        day = None
+    if day is None or day.year >= 9999:
         errors.add(field, i18n.gettext("Enter a date as YYYY-MM-DD."))
         return None
+    return day
+
+
+def _whole(text: str, most: int) -> int | None:
+    """``text`` as a whole number of ASCII digits up to ``most``, else ``None``."""
+    if not re.fullmatch(r"[0-9]{1,12}", text) or int(text) > most:
+        return None
+    return int(text)
 
 
 @blueprint.get("/audit")
@@ -55,8 +66,7 @@ def audit() -> Response:
     errors = pages.FormErrors()
     since = _day(form["since"], "since", errors)
     until = _day(form["until"], "until", errors)
-    before = int(form["before"]) if form["before"].isdigit() and len(form["before"]) < 11 \
-        and int(form["before"]) < 2**31 else None
+    before = _whole(form["before"], 2**31 - 1)
     rows: list[AuditEvent] = []
     if not errors:
         statement = events(who.workspace_id, before=before, action=form["action"] or None,
@@ -105,8 +115,8 @@ def create_key() -> Response:
     try:
         body = KeyIn.model_validate({"role": request.form.get("role", ""),
                                      "label": request.form.get("label", "").strip(),
-                                     "expires_in_days": int(days) if days.isdigit() else
-                                     (days or None)})
+                                     "expires_in_days": _whole(days, 10**6) if
+                                     _whole(days, 10**6) is not None else (days or None)})
     except ValidationError as exc:
         errors = pages.FormErrors()
         for error in exc.errors():

@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from api import datasets
 from api.access import Principal
-from api.app import RESOURCE_ID, db, services
+from api.context import RESOURCE_ID, db, services
 from api.datasets import KINDS, MEDIA_TYPES, with_derived
 from api.errors import Invalid, NotFound, UnsupportedMediaType
 from api.routes.datasets import JourneysIn, UploadQuery

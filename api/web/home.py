@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
-from api.app import db
+from api.context import db
 from api.errors import NotFound
 from api.jobs import RUNNING, SUCCEEDED, job_dict
 from api.tables import ApiKey, Dataset, Job, Plan, Report, ResponseFit
@@ -76,9 +76,10 @@ def describe(lists: dict[str, list[Any]], currency: str) -> dict[str, str]:
                "quarter": i18n.gettext("a quarter")}
     for row in [*lists.get("plans", []), *lists.get("forecasts", [])]:
         parameters = row.parameters or {}
+        weeks = len(parameters["schedule"]) if parameters.get("schedule") else \
+            parameters.get("horizon_weeks", 4)
         period = periods.get(parameters.get("period") or "") or \
-            i18n.gettext("{weeks} weeks", weeks=i18n.number(parameters.get("horizon_weeks", 4),
-                                                             1).removesuffix(".0"))
+            i18n.gettext("{weeks} weeks", weeks=i18n.number(weeks, 1).removesuffix(".0"))
         budget = parameters.get("budget")
         found[row.id] = i18n.gettext("{objective} plan, {budget} over {period}",
                                      objective=i18n.gettext(parameters.get("objective",

@@ -30,7 +30,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from api import fits
-from api.app import RESOURCE_ID, db, services
+from api.context import RESOURCE_ID, db, services
 from api.errors import NotFound, ServiceError
 from api.html import curves_chart, inline_svg
 from api.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, job_dict

@@ -28,11 +28,13 @@ from flask import Response, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from api.access import Principal
+from api.context import db
 from api.errors import Forbidden, Invalid, ServiceError
 from api.signin import session_of
 from api.tables import BrowserSession, Workspace
 from api.web import i18n
 from spendwise.errors import FieldProblem
+from spendwise.requests import control_character
 
 SESSION_COOKIE = "spendwise_session"
 #: The anonymous sign-in form's CSRF token, in a cookie of its own (double submit).
@@ -56,8 +58,6 @@ class CsrfRefused(ServiceError):
 def current() -> tuple[BrowserSession, Principal] | None:
     """The live browser session of this request and its principal, if any."""
     if "browser" not in g:
-        from api.app import db
-
         secret = request.cookies.get(SESSION_COOKIE, "")
         g.browser = session_of(db(), secret) if secret else None
     found: tuple[BrowserSession, Principal] | None = g.browser
@@ -87,8 +87,6 @@ def require(action: str) -> Principal:
 
 def workspace() -> Workspace:
     """The workspace of the signed-in browser."""
-    from api.app import db
-
     if "workspace" not in g:
         g.workspace = db().get(Workspace, signed_in().workspace_id)
     found: Workspace = g.workspace
@@ -122,6 +120,8 @@ def csrf_field() -> Markup:
 def safe_next(target: str | None, default: str = "/") -> str:
     """``target`` if it is a path of this site, else ``default`` (no open redirect)."""
     if not target:
+        return default
+    if len(target) > 2000 or control_character(target) is not None:
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \

@@ -34,7 +34,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from api import html, plans
-from api.app import RESOURCE_ID, db, services
+from api.context import RESOURCE_ID, db, services
 from api.errors import NotFound, ServiceError
 from api.fits import fitted
 from api.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED

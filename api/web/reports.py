@@ -24,7 +24,7 @@ from flask import Blueprint, Response, redirect, request, url_for
 
 from api import html, reports
 from api.access import Principal
-from api.app import RESOURCE_ID, db, services
+from api.context import RESOURCE_ID, db, services
 from api.errors import Conflict, Invalid, NotFound
 from api.jobs import FAILED, SUCCEEDED
 from api.tables import Dataset, Job, Report

@@ -28,7 +28,7 @@ import pandas as pd
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
-from api.app import RESOURCE_ID, db, services
+from api.context import RESOURCE_ID, db, services
 from api.errors import NotFound
 from api.fits import fitted, model_of
 from api.html import inline_svg

@@ -16,8 +16,8 @@ from flask import Blueprint, Response, g, redirect, request, url_for
 
 from api import signin as sessions
 from api.access import authenticate
-from api.app import db, services
 from api.audit import record
+from api.context import db, services
 from api.errors import Unauthorized
 from api.tables import ApiKey
 from api.web import i18n, pages
@@ -33,6 +33,11 @@ def _cookie_options(max_age: float | None = None) -> dict[str, Any]:
 
 
 def _signed_in(opened: sessions.Opened, target: str, how: str) -> Response:
+    previous = pages.current()
+    if previous is not None:  # a browser holds one session: the one it signed in with last
+        sessions.end(previous[0])
+        record(db(), previous[1], "session.end", "session", previous[0].id,
+               parameters={"why": "another sign-in in the same browser"})
     record(db(), opened.principal, "session.create", "session", opened.row.id,
            parameters={"how": how})
     db().commit()

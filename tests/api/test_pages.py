@@ -385,9 +385,23 @@ def test_chart_svg_is_checked_and_escaped():
     assert f">{escape(HOSTILE, quote=False)}</text>" in inline  # the name, kept as text
     for active in ('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
                    '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>',
-                   '<svg xmlns="http://www.w3.org/2000/svg"><image href="https://x/y.png"/></svg>'):
+                   '<svg xmlns="http://www.w3.org/2000/svg"><image href="https://x/y.png"/></svg>',
+                   '<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+                   '<image x:href="https://x/y.png"/></svg>'):
         with pytest.raises(ValueError, match="active or external"):
             html.inline_svg(active.encode("utf-8"))
+
+
+@pytest.mark.parametrize("name", ["promo onsale=1", 'a href="x"', "tv <script src='y'"])
+def test_names_that_look_like_markup_are_charted_as_text(name):
+    """A channel name that reads like an attribute or a tag is only text in the chart."""
+    frame = pd.read_csv(FIXTURES / "sample_paths.csv")
+    frame["path"] = [p.replace("email", name) for p in frame["path"]]
+    paths = PathTable.from_frame(frame, separator=" > ")
+    result = make_model("linear").fit(paths).result
+    root = ElementTree.fromstring(str(html.inline_svg(plot_comparison([result], "svg"))))
+    texts = {"".join(node.itertext()) for node in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert name in texts
 
 
 def test_chart_names_with_dollars_are_drawn_as_written(client, acme, outputs):

@@ -48,7 +48,7 @@ class Browser:
 
     @property
     def services(self) -> Any:
-        """The app's :class:`api.app.Services`."""
+        """The app's :class:`api.context.Services`."""
         return self.client.application.extensions["spendwise"]
 
     def link(self, role: str, minutes: float = 15.0) -> str:

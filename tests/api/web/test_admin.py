@@ -145,3 +145,22 @@ def test_api_sets_and_shows_the_currency(browser: Browser) -> None:
     assert bad.status_code == 422 and "currency" in bad.json["detail"]
     with browser.services.sessions() as session:
         assert session.query(ApiKey).count() >= 2
+
+
+@pytest.mark.parametrize("query", ["before=²", "before=99999999999999999999", "until=9999-12-31",
+                                   "since=0001-01-01", "key=%00", "action=x%00y",
+                                   "resource=" + "r" * 5000])
+def test_hostile_audit_filters_never_fail(browser: Browser, query: str) -> None:
+    """Odd digits, dates at the calendar's end and control characters are refused or
+    ignored, never a server error."""
+    browser.sign_in("owner")
+    assert browser.get(f"/audit?{query}").status_code in (200, 400, 422)
+
+
+@pytest.mark.parametrize("days", ["²", "1e3", "-1", "99999999999999999999", "3.5"])
+def test_hostile_key_expiry_is_a_field_error(browser: Browser, days: str) -> None:
+    """An expiry that is not a sensible whole number of days is shown beside its field."""
+    browser.sign_in("owner")
+    response = browser.post("/keys", {"role": "buyer", "expires_in_days": days})
+    assert response.status_code == 422
+    assert 'id="expires_in_days-error"' in response.get_data(as_text=True)

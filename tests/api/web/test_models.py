@@ -431,3 +431,15 @@ def test_lift_tests_of_a_stored_fit(browser: Browser) -> None:
         assert lift_tests_of(session, browser.services.store, row) is None
         row.datasets = {k: v for k, v in row.datasets.items() if k != "lift_tests"}
         assert lift_tests_of(session, browser.services.store, row) == []
+
+
+@pytest.mark.parametrize("dataset_id", ["a\x00b", "x" * 41, "ds_../1", "ds_ü"])
+def test_odd_dataset_ids_name_no_dataset_on_either_database(app: Any, dataset_id: str) -> None:
+    """An id that no dataset can have is "not in this workspace" before any query runs (a
+    NUL would make PostgreSQL fail)."""
+    from api.errors import NotFound
+    from api.fits import dataset_rows
+
+    with app.extensions["spendwise"].sessions() as session, \
+            pytest.raises(NotFound, match="no dataset"):
+        dataset_rows(session, "ws_x", {"spend": dataset_id, "outcomes": "ds_y"})

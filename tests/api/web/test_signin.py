@@ -196,3 +196,26 @@ def test_serve_names_the_flag_it_refuses(flag: str, value: str, capsys: Any) -> 
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"spendwise: error: argument {flag}: must be a whole number")
     assert "\n" not in error
+
+
+@pytest.mark.parametrize("target", ["/\r\nX: y", "/\x00", "https://evil.example/",
+                                    "//evil.example", "/\\evil", "/" + "a" * 3000])
+def test_sign_in_goes_back_only_to_a_page_of_this_site(browser: Browser, target: str) -> None:
+    """``next`` with a control character, another site or a huge path goes home instead."""
+    with browser.services.sessions.begin() as session:
+        _, key = issue_key(session, "buyer", browser.workspace_id, "b")
+    browser.page("/signin")
+    token = browser.client.get_cookie("spendwise_signin").value
+    response = browser.post("/signin", {"key": key, "csrf_token": token, "next": target},
+                            csrf=False)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_a_second_sign_in_ends_the_first_session(browser: Browser) -> None:
+    """Opening another link in the same browser ends the session it held."""
+    browser.sign_in("owner")
+    first = browser.client.get_cookie("spendwise_session").value
+    browser.sign_in("auditor")
+    assert "auditor" in text_of(browser.page("/"))
+    browser.client.set_cookie("spendwise_session", first)
+    assert browser.get("/").status_code == 303
