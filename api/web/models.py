@@ -15,13 +15,11 @@ fit against the actual KPI over time, the contribution of the baseline and of
 each channel, the response curves, the return of the next unit of spend per
 channel and which channels have no lift test. Models are loaded through the
 service's cache (:func:`api.fits.fitted`); what a page draws from one is kept
-too (:class:`Views`), since neither a stored fit nor its artifact changes.
+too (:data:`api.web.drawn.DRAWN`), since a stored fit never changes.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, NamedTuple, get_args
 
@@ -36,6 +34,7 @@ from api.html import curves_chart, inline_svg
 from api.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, job_dict
 from api.tables import Dataset, Job, Plan, ResponseFit
 from api.web import i18n, pages
+from api.web.drawn import DRAWN
 from optimizer.curves import CURVES
 from optimizer.errors import OptimizerError
 from optimizer.explain import Explanation, explain, plot_fitted
@@ -49,8 +48,6 @@ SETTINGS = ("kpi", "curve", "max_lag", "fourier_order", "draws", "tune", "chains
 FIELDS = (*fits.DATASET_FIELDS, *SETTINGS)
 #: The choices of the settings that take one of a few names.
 CHOICES = {"kpi": get_args(FitRequest.model_fields["kpi"].annotation), "curve": tuple(CURVES)}
-#: Pages of fitted models kept drawn per process.
-VIEWS = 16
 #: Above this many seconds left, the time left is given in minutes.
 MINUTES_FROM = 90
 
@@ -148,29 +145,6 @@ class View(NamedTuple):
     fitted: Markup
 
 
-class Views:
-    """The last ``size`` pages' views, by model id and artifact (thread-safe)."""
-
-    def __init__(self, size: int = VIEWS) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, str], View] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, row: ResponseFit) -> View:
-        """The view of the fitted ``row``, drawn unless kept."""
-        key = (row.id, fits.require_fitted(row))
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        found = draw(row)  # outside the lock: drawing takes a while
-        with self._lock:
-            self._items[key] = found
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return found
-
-
 def draw(row: ResponseFit) -> View:
     """The explanation and charts of a fitted model (loaded through the service's cache)."""
     store = services().store
@@ -178,10 +152,8 @@ def draw(row: ResponseFit) -> View:
     found = explain(loaded.model, row.diagnostics or None,
                     fits.lift_tests_of(db(), store, row), draws=loaded.draws)
     fitted = inline_svg(plot_fitted(found.series, "svg"), "weekly KPI, fitted against actual")
-    return View(found, curves_chart(loaded.model), fitted)
-
-
-VIEWS_DRAWN = Views()
+    curves = DRAWN.get(("curves", row.artifact), lambda: curves_chart(loaded.model))
+    return View(found, curves, fitted)
 
 
 def progress_words(job: Job | None) -> dict[str, Any]:
@@ -247,7 +219,8 @@ def model(model_id: str) -> Response:
         if who.can("dataset.read") else {}
     return pages.render(
         "web/models/model.html", title=i18n.gettext("Response model {id}", id=row.id),
-        row=row, job=job, view=VIEWS_DRAWN.get(row) if fitted else None,
+        row=row, job=job, view=DRAWN.get(("model", row.id, row.artifact, i18n.language()),
+                                        lambda: draw(row)) if fitted else None,
         progress=progress_words(job), notes=note_words(), links=links(row) if fitted else [],
         datasets=datasets, running=row.state in (QUEUED, RUNNING), failed=row.state == FAILED,
         refresh=row.state in (QUEUED, RUNNING),

@@ -24,8 +24,6 @@ page of ``GET /v1/plans/{id}/html``.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,6 +38,7 @@ from api.fits import fitted
 from api.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED
 from api.tables import Job, Plan, ResponseFit
 from api.web import i18n, pages
+from api.web.drawn import DRAWN
 from api.web.plan_form import (
     DEFAULT_PERIOD,
     PERIODS,
@@ -57,33 +56,9 @@ from optimizer.response_model import CURRENT_WEEKS
 from spendwise.errors import FieldProblem
 
 blueprint = Blueprint("web_plans", __name__)
-#: Drawings (curves, plan charts) kept per process.
-DRAWINGS = 32
 
 
-class Drawings:
-    """The last ``size`` charts drawn, by key (an artifact or a finished plan never changes)."""
 
-    def __init__(self, size: int = DRAWINGS) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, ...], Markup] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, ...], draw: Callable[[], Markup]) -> Markup:
-        """The chart of ``key``, drawn by ``draw`` unless kept."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        found = draw()  # outside the lock: drawing takes a while
-        with self._lock:
-            self._items[key] = found
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return found
-
-
-DRAWN = Drawings()
 
 
 # -- the builder ------------------------------------------------------------------------------

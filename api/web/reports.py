@@ -30,6 +30,7 @@ from api.jobs import FAILED, SUCCEEDED
 from api.tables import Dataset, Job, Report
 from api.web import i18n, pages
 from api.web.datasets import form_number, of_kinds, owned_dataset
+from api.web.drawn import DRAWN
 from api.web.home import creators
 from api.web.i18n import gettext
 from attribution.errors import AttributionError
@@ -236,7 +237,9 @@ def report(report_id: str) -> Response:
         models = html.report_models(row.result)
         context = {"models": models, "comparison": html.comparison(models),
                    "sentences": [credit_sentence(m) for m in models],
-                   "spread": spread_sentence(models), "chart": html.comparison_chart(models),
+                   "spread": spread_sentence(models),
+                   "chart": DRAWN.get(("report", row.id, row.fingerprint),
+                                      lambda: html.comparison_chart(models)),
                    "level": next((c["ci"]["level"] for m in models for c in m["channels"]
                                   if "ci" in c), None),
                    "credit_allowed": _credit_allowed(row, dataset)}

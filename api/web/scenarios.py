@@ -35,6 +35,7 @@ from api.html import inline_svg
 from api.jobs import SUCCEEDED
 from api.tables import Plan, ResponseFit
 from api.web import i18n, pages
+from api.web.drawn import DRAWN
 from optimizer.errors import OptimizerError
 from optimizer.forecast import compare
 from optimizer.frontier import Shift, budget_cut, frontier, next_increment
@@ -256,7 +257,9 @@ def frontier_page(model_id: str) -> Response:
     context: dict[str, Any] = {}
     if not errors:
         try:
-            context = _answers(draws, values)
+            key = ("frontier", row.id, row.artifact, i18n.language(),
+                   tuple(sorted(values.items())))
+            context = DRAWN.get(key, lambda: _answers(draws, values))
         except FieldProblem as exc:
             errors = pages.FormErrors.of_error(exc, FIELDS)
         except OptimizerError as exc:
