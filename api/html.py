@@ -369,11 +369,13 @@ def file_facts(name: str, model: ResponseModel) -> list[tuple[str, Any]]:
             ("status", model.result_.status), ("format", model.meta_.get("format", DASH))]
 
 
-def curves_chart(model: ResponseModel) -> Markup:
-    """The response curves of ``model`` with their 90% bands and the current spend, as SVG."""
+def curves_chart(model: ResponseModel, words: Mapping[str, str] | None = None,
+                 label: str = "response curves") -> Markup:
+    """The response curves of ``model`` with their 90% bands and the current spend, as SVG
+    (in ``words``: :data:`optimizer.response_summary.CURVE_WORDS`)."""
     from optimizer.response_summary import plot_response_curves
 
-    return inline_svg(plot_response_curves(model.curves(), "svg"), "response curves")
+    return inline_svg(plot_response_curves(model.curves(), "svg", words), label)
 
 
 def _stats(values: Any) -> dict[str, float]:
@@ -444,30 +446,44 @@ def english_summary(story: Story) -> str:
                    percent=lambda v: percent(v, 0))
 
 
-def plan_chart(result: Mapping[str, Any]) -> Markup:
+#: The words of the plan and forecast charts, in English; a page passes its own language's.
+CHART_WORDS = {"current": "current", "proposed": "proposed", "allocation": "allocation",
+               "plan_title": "Plan ({objective}): current against proposed",
+               "forecast_title": "ROMI forecast", "plan_label": "current against proposed spend",
+               "forecast_label": "spend and expected KPI by channel"}
+
+
+def plan_chart(result: Mapping[str, Any], words: Mapping[str, str] | None = None,
+               axes: tuple[str, str] | None = None) -> Markup:
     """Current against proposed spend over the horizon and the proposal's expected KPI, as
-    inline SVG (:func:`optimizer.charts.allocation_chart`)."""
+    inline SVG (:func:`optimizer.charts.allocation_chart`), in the ``words`` of
+    :data:`CHART_WORDS` and with the axis labels ``axes`` when given."""
+    said = {**CHART_WORDS, **(words or {})}
     rows = result["channels"]
     return inline_svg(allocation_chart(
         [str(c["channel"]) for c in rows],
-        {"current": [c["current_spend"] for c in rows], "proposed": [c["spend"] for c in rows]},
-        {"proposed": [c["kpi"] for c in rows]}, float(result["horizon_weeks"]),
-        str(result["kpi_name"]), f"Plan ({result['objective']}): current against proposed"),
-        "current against proposed spend")
+        {said["current"]: [c["current_spend"] for c in rows],
+         said["proposed"]: [c["spend"] for c in rows]},
+        {said["proposed"]: [c["kpi"] for c in rows]}, float(result["horizon_weeks"]),
+        str(result["kpi_name"]), said["plan_title"].format(objective=result["objective"]),
+        axes=axes), said["plan_label"])
 
 
-def forecast_chart(result: Mapping[str, Any]) -> Markup:
+def forecast_chart(result: Mapping[str, Any], words: Mapping[str, str] | None = None,
+                   axes: tuple[str, str] | None = None) -> Markup:
     """The forecast's spend and expected KPI by channel (against today's when it has the
-    comparison), as inline SVG."""
+    comparison), as inline SVG, in ``words`` and ``axes`` as :func:`plan_chart`."""
+    said = {**CHART_WORDS, **(words or {})}
     body, comparison = forecast_parts(result)
     rows = body["channels"]
     names = [str(c["channel"]) for c in rows]
-    spend = {"allocation": [c["spend"] for c in rows]}
-    kpi = {"allocation": [c["kpi"] for c in rows]}
+    spend = {said["allocation"]: [c["spend"] for c in rows]}
+    kpi = {said["allocation"]: [c["kpi"] for c in rows]}
     if comparison is not None:
         current = {str(c["channel"]): c for c in comparison["current"]["channels"]}
-        spend = {"current": [current.get(n, {}).get("spend", np.nan) for n in names], **spend}
-        kpi = {"current": [current.get(n, {}).get("kpi") for n in names], **kpi}
+        spend = {said["current"]: [current.get(n, {}).get("spend", np.nan) for n in names],
+                 **spend}
+        kpi = {said["current"]: [current.get(n, {}).get("kpi") for n in names], **kpi}
     return inline_svg(allocation_chart(names, spend, kpi, float(body["horizon_weeks"]),
-                                       str(body["kpi_name"]), "ROMI forecast"),
-                      "spend and expected KPI by channel")
+                                       str(body["kpi_name"]), said["forecast_title"],
+                                       axes=axes), said["forecast_label"])

@@ -65,7 +65,7 @@ def _number(value: Any) -> float:
 
 def allocation_figure(channels: Sequence[str], spend: Mapping[str, Sequence[float]],
                       kpi: Mapping[str, Sequence[Any]], horizon_weeks: float, kpi_name: str,
-                      title: str) -> Figure:
+                      title: str, axes: tuple[str, str] | None = None) -> Figure:
     """Two panels per channel from the JSON form of a plan or forecast.
 
     Parameters
@@ -80,6 +80,9 @@ def allocation_figure(channels: Sequence[str], spend: Mapping[str, Sequence[floa
         statistic draws no bar.
     horizon_weeks, kpi_name, title
         Axis labels and the title.
+    axes
+        The two axis labels as written (in the reader's language), instead of the
+        English ones made from ``horizon_weeks`` and ``kpi_name``.
 
     Returns
     -------
@@ -113,8 +116,10 @@ def allocation_figure(channels: Sequence[str], spend: Mapping[str, Sequence[floa
             ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         spend_ax.set_yticks(y, [chart_text(c) for c in channels])
         spend_ax.invert_yaxis()
-        spend_ax.set_xlabel(f"spend over {horizon_words(horizon_weeks)}")
-        kpi_ax.set_xlabel(chart_text(f"expected {kpi_name} (median, 90% interval)"))
+        spend_label, kpi_label = axes or (f"spend over {horizon_words(horizon_weeks)}",
+                                          f"expected {kpi_name} (median, 90% interval)")
+        spend_ax.set_xlabel(chart_text(spend_label))
+        kpi_ax.set_xlabel(chart_text(kpi_label))
         fig.suptitle(chart_text(title))
         fig.tight_layout()
         return fig
@@ -122,7 +127,8 @@ def allocation_figure(channels: Sequence[str], spend: Mapping[str, Sequence[floa
 
 def allocation_chart(channels: Sequence[str], spend: Mapping[str, Sequence[float]],
                      kpi: Mapping[str, Sequence[Any]], horizon_weeks: float, kpi_name: str,
-                     title: str, fmt: str = "svg") -> bytes:
+                     title: str, fmt: str = "svg", axes: tuple[str, str] | None = None) -> bytes:
     """The chart of :func:`allocation_figure` as ``svg`` (default) or ``png`` bytes."""
-    return figure_bytes(allocation_figure(channels, spend, kpi, horizon_weeks, kpi_name, title),
+    return figure_bytes(allocation_figure(channels, spend, kpi, horizon_weeks, kpi_name, title,
+                                          axes),
                         fmt)

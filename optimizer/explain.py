@@ -41,7 +41,7 @@ from optimizer.posterior import ResponseDraws
 from optimizer.priors import NO_VALUE
 from optimizer.response_graph import posterior_params
 from optimizer.response_summary import summarise
-from spendwise.charts import compact_number, drawing, figure_bytes
+from spendwise.charts import chart_text, compact_number, drawing, figure_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -100,9 +100,15 @@ def fitted_series(model: ResponseModel, level: float = 0.9) -> FittedSeries:
                         model.kpi)
 
 
-def fitted_figure(series: FittedSeries) -> Figure:
+#: The words of the fitted-against-actual chart, in English; ``{kpi}`` is the KPI's name.
+FITTED_WORDS = {"interval": "90% interval", "fitted": "fitted", "actual": "actual",
+                "held_out": "held out", "kpi": "weekly {kpi}"}
+
+
+def fitted_figure(series: FittedSeries, words: Mapping[str, str] | None = None) -> Figure:
     """Actual weekly KPI as points, the fitted mean as a line in its 90% band, and the
-    held-out weeks shaded."""
+    held-out weeks shaded, labelled in ``words`` (:data:`FITTED_WORDS` by default)."""
+    said = {**FITTED_WORDS, **(words or {})}
     from matplotlib.dates import date2num
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
@@ -111,15 +117,16 @@ def fitted_figure(series: FittedSeries) -> Figure:
     with drawing([], font_size=9):
         fig = Figure(figsize=(10, 3.4))
         ax = fig.subplots()
-        ax.fill_between(dates, series.low, series.high, alpha=0.25, label="90% interval")
-        ax.plot(dates, series.mean, lw=1.4, label="fitted")
-        ax.plot(dates, series.actual, ls="none", marker=".", color="black", label="actual")
+        ax.fill_between(dates, series.low, series.high, alpha=0.25, label=said["interval"])
+        ax.plot(dates, series.mean, lw=1.4, label=said["fitted"])
+        ax.plot(dates, series.actual, ls="none", marker=".", color="black",
+                label=said["actual"])
         if series.held_out:
             half = pd.Timedelta(days=3.5)
             ax.axvspan(float(date2num(series.dates[series.n_fit] - half)),
                        float(date2num(series.dates[-1] + half)), color="grey", alpha=0.15,
-                       label="held out")
-        ax.set_ylabel(f"weekly {series.kpi_name}")
+                       label=said["held_out"])
+        ax.set_ylabel(chart_text(said["kpi"].format(kpi=series.kpi_name)))
         ax.yaxis.set_major_formatter(FuncFormatter(compact_number))
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8, ncols=4)
@@ -127,9 +134,10 @@ def fitted_figure(series: FittedSeries) -> Figure:
         return fig
 
 
-def plot_fitted(series: FittedSeries, fmt: str = "svg") -> bytes:
+def plot_fitted(series: FittedSeries, fmt: str = "svg",
+                words: Mapping[str, str] | None = None) -> bytes:
     """The chart of :func:`fitted_figure` as ``svg`` (default) or ``png`` bytes."""
-    return figure_bytes(fitted_figure(series), fmt)
+    return figure_bytes(fitted_figure(series, words), fmt)
 
 
 # -- contributions ----------------------------------------------------------------------------

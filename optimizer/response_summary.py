@@ -10,6 +10,7 @@ weekly spend, ``v_c`` the value per unit of KPI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -134,8 +135,16 @@ class Contributions:
                 "channels": self.to_frame().to_dict(orient="records")}
 
 
-def response_curves_figure(curves: ResponseCurves) -> Figure:
-    """One panel per channel: median weekly KPI, its 90% band, the current spend.
+#: The words of the response-curve chart, in English; ``{kpi}`` is the KPI's name. A
+#: front door in another language passes its own (same keys).
+CURVE_WORDS = {"interval": "90% interval", "median": "median", "current": "current",
+               "spend": "weekly spend", "kpi": "weekly {kpi}"}
+
+
+def response_curves_figure(curves: ResponseCurves,
+                           words: Mapping[str, str] | None = None) -> Figure:
+    """One panel per channel: median weekly KPI, its 90% band, the current spend, labelled
+    in ``words`` (:data:`CURVE_WORDS` by default).
 
     Spend and KPI ticks are few and compact (``250k``, ``1.5M``:
     :func:`spendwise.charts.compact_number`), so large spends stay readable in
@@ -145,6 +154,7 @@ def response_curves_figure(curves: ResponseCurves) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    said = {**CURVE_WORDS, **(words or {})}
     n = len(curves.channels)
     cols = min(n, 4)
     rows = -(-n // cols)
@@ -155,12 +165,12 @@ def response_curves_figure(curves: ResponseCurves) -> Figure:
         for i, channel in enumerate(curves.channels):
             ax = axes.flat[i]
             x, k = curves.spend[i], curves.kpi[i]
-            ax.fill_between(x, k[:, 1], k[:, 3], alpha=0.3, label="90% interval")
-            ax.plot(x, k[:, 2], label="median")
-            ax.axvline(curves.current[i], color="grey", lw=0.8, ls="--", label="current")
+            ax.fill_between(x, k[:, 1], k[:, 3], alpha=0.3, label=said["interval"])
+            ax.plot(x, k[:, 2], label=said["median"])
+            ax.axvline(curves.current[i], color="grey", lw=0.8, ls="--", label=said["current"])
             ax.set_title(chart_text(channel))
-            ax.set_xlabel("weekly spend")
-            ax.set_ylabel(chart_text(f"weekly {curves.kpi_name}"))
+            ax.set_xlabel(said["spend"])
+            ax.set_ylabel(chart_text(said["kpi"].format(kpi=curves.kpi_name)))
             for axis, bins in ((ax.xaxis, 4), (ax.yaxis, 5)):
                 axis.set_major_locator(MaxNLocator(nbins=bins, steps=TICK_STEPS, min_n_ticks=3))
                 axis.set_major_formatter(ticks)
@@ -171,8 +181,9 @@ def response_curves_figure(curves: ResponseCurves) -> Figure:
         return fig
 
 
-def plot_response_curves(curves: ResponseCurves, fmt: str = "png") -> bytes:
+def plot_response_curves(curves: ResponseCurves, fmt: str = "png",
+                         words: Mapping[str, str] | None = None) -> bytes:
     """The chart of :func:`response_curves_figure` as ``png`` or ``svg`` bytes."""
     if fmt not in ("png", "svg"):
         raise ParameterError(f"plot format must be png or svg, got {fmt!r}")
-    return figure_bytes(response_curves_figure(curves), fmt, dpi=110)
+    return figure_bytes(response_curves_figure(curves, words), fmt, dpi=110)

@@ -151,9 +151,32 @@ def draw(row: ResponseFit) -> View:
     loaded = fits.fitted(store, row)
     found = explain(loaded.model, row.diagnostics or None,
                     fits.lift_tests_of(db(), store, row), draws=loaded.draws)
-    fitted = inline_svg(plot_fitted(found.series, "svg"), "weekly KPI, fitted against actual")
-    curves = DRAWN.get(("curves", row.artifact), lambda: curves_chart(loaded.model))
-    return View(found, curves, fitted)
+    kpi = i18n.gettext("revenue") if found.series.kpi_name == "revenue" else \
+        i18n.gettext("conversions")
+    fitted = inline_svg(plot_fitted(found.series, "svg", fitted_words()),
+                        i18n.gettext("Weekly {kpi}, fitted against actual", kpi=kpi))
+    return View(found, model_curves(row, loaded.model), fitted)
+
+
+def fitted_words() -> dict[str, str]:
+    """The words of the fitted-against-actual chart in the page's language."""
+    return {"interval": i18n.gettext("90% interval"), "fitted": i18n.gettext("fitted"),
+            "actual": i18n.gettext("actual"), "held_out": i18n.gettext("held out"),
+            "kpi": i18n.gettext("weekly {kpi}")}
+
+
+def curve_words() -> dict[str, str]:
+    """The words of the response-curve chart in the page's language."""
+    return {"interval": i18n.gettext("90% interval"), "median": i18n.gettext("median"),
+            "current": i18n.gettext("today"), "spend": i18n.gettext("weekly spend"),
+            "kpi": i18n.gettext("weekly {kpi}")}
+
+
+def model_curves(row: ResponseFit, model: Any) -> Markup:
+    """The response curves of a fitted model as the page's chart, kept once drawn."""
+    return DRAWN.get(("curves", row.artifact, i18n.language()),
+                     lambda: curves_chart(model, curve_words(),
+                                          i18n.gettext("Response curves by channel")))
 
 
 def progress_words(job: Job | None) -> dict[str, Any]:

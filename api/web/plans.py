@@ -39,6 +39,7 @@ from api.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED
 from api.tables import Job, Plan, ResponseFit
 from api.web import i18n, pages
 from api.web.drawn import DRAWN
+from api.web.models import model_curves
 from api.web.plan_form import (
     DEFAULT_PERIOD,
     PERIODS,
@@ -100,13 +101,30 @@ def kpi_words(kpi: str) -> str:
     return i18n.gettext("revenue") if kpi == "revenue" else i18n.gettext("conversions")
 
 
+def chart_words(result: Mapping[str, Any], parameters: Mapping[str, Any]
+                ) -> tuple[dict[str, str], tuple[str, str]]:
+    """The words and axis labels of the chart of a plan or forecast (``result``, made with
+    ``parameters``), in the page's language."""
+    kpi = kpi_words(str(result.get("kpi_name", "conversions")))
+    horizon = horizon_noun(parameters.get("period"), float(result.get("horizon_weeks", 4)))
+    words = {"current": i18n.gettext("today"), "proposed": i18n.gettext("proposed"),
+             "allocation": i18n.gettext("this allocation"),
+             "plan_title": i18n.gettext("Today against the plan"),
+             "forecast_title": i18n.gettext("ROMI forecast"),
+             "plan_label": i18n.gettext("Spend today and proposed, by channel"),
+             "forecast_label": i18n.gettext("Spend and expected KPI by channel")}
+    axes = (i18n.gettext("spend over {period}", period=horizon),
+            i18n.gettext("expected {kpi} (median, 90% interval)", kpi=kpi))
+    return words, axes
+
+
 def period_words(period: str) -> str:
     """``a week``, ``a month`` or ``a quarter`` in the page's language."""
     return horizon_noun(period, PERIOD_WEEKS[period])
 
 
 def _curves(row: ResponseFit, loaded: Any) -> Markup:
-    return DRAWN.get(("curves", str(row.artifact)), lambda: html.curves_chart(loaded.model))
+    return model_curves(row, loaded.model)
 
 
 def _builder(who: Any, model: ResponseFit | None, form: Mapping[str, str], status: int = 200,
@@ -212,7 +230,8 @@ def plan(plan_id: str) -> Response:
     result: dict[str, Any] = row.result
     common: dict[str, Any] = {"row": row, "links": links(row), "formats": _formats()}
     if row.kind == "plan":
-        chart = DRAWN.get(("plan", row.id, row.fingerprint), lambda: html.plan_chart(result))
+        chart = DRAWN.get(("plan", row.id, row.fingerprint, i18n.language()),
+                          lambda: html.plan_chart(result, *chart_words(result, row.parameters)))
         view = plan_view(result, row.parameters, _history(row), _formats(), CURRENT_WEEKS)
         return pages.render("web/plans/plan.html", title=title, view=view, chart=chart,
                             periods=PERIODS, period_names={p: period_words(p) for p in PERIODS},
@@ -220,8 +239,8 @@ def plan(plan_id: str) -> Response:
                             **common)
     body, comparison = html.forecast_parts(result)
     story = forecast_story(body, comparison, _history(row))
-    chart = DRAWN.get(("forecast", row.id, row.fingerprint),
-                      lambda: html.forecast_chart(result))
+    chart = DRAWN.get(("forecast", row.id, row.fingerprint, i18n.language()),
+                      lambda: html.forecast_chart(result, *chart_words(body, row.parameters)))
     return pages.render("web/plans/forecast.html", title=title, body=body, comparison=comparison,
                         story=story, chart=chart, kpi=kpi_words(str(body["kpi_name"])),
                         sentence=summary(story, translate=i18n.gettext, **_formats()),

@@ -1,6 +1,15 @@
 """Chinese of the response-model pages: the fit form, a model's progress and what it says."""
 
 CHINESE = {
+    "90% interval": "90% 区间",
+    "fitted": "拟合值",
+    "actual": "实际值",
+    "held out": "留出",
+    "weekly {kpi}": "每周{kpi}",
+    "median": "中位数",
+    "weekly spend": "每周花费",
+    "Weekly {kpi}, fitted against actual": "每周{kpi}：拟合值与实际值",
+    "Response curves by channel": "各渠道的响应曲线",
     # the fit form
     "Fit a response model": "拟合响应模型",
     "A response model learns from weekly spend and outcomes how each channel's spend turns "

@@ -7,6 +7,13 @@ and ``{weeks} 周``, so the sentences put them before the amount or the KPI.
 """
 
 CHINESE = {
+    "today": "当前",
+    "proposed": "方案",
+    "this allocation": "此分配",
+    "Spend today and proposed, by channel": "各渠道当前与方案的花费",
+    "Spend and expected KPI by channel": "各渠道的花费与预期 KPI",
+    "spend over {period}": "{period}花费",
+    "expected {kpi} (median, 90% interval)": "预期{kpi}（中位数，90% 区间）",
     "Raise the channels' maximums or the largest change, or tick \"Spend at most the budget\" "
     "below.": "请提高各渠道的上限或最大调整幅度，或勾选下方的“最多花完预算”。",
     "Spend at most the budget: the plan may leave money unspent where the limits or the curves "

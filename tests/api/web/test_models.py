@@ -404,6 +404,10 @@ def test_model_page_in_chinese(browser: Browser) -> None:
     assert "模型可信吗？" in page and "下一笔钱的回报" in page and "以下渠道没有增量实验" in page
     assert "Can you trust it?" not in page
     assert "开始拟合" in text_of(browser.page("/models/new", headers=zh))
+    html = browser.page(f"/models/{model_id}", headers=zh)
+    chart_text = " ".join(re.findall(r"<text\b[^>]*>([^<]*)</text>", html))
+    assert "每周花费" in chart_text and "中位数" in chart_text and "拟合值" in chart_text
+    assert "weekly spend" not in chart_text and "fitted" not in chart_text
 
 
 def test_the_view_is_drawn_once_per_model(browser: Browser,

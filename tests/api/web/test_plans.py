@@ -106,7 +106,7 @@ def test_the_builder_is_for_roles_that_make_plans(browser: Browser, role: str,
         assert rows[channel][0] == f"${weekly * MONTH:,.0f}"
     assert f"Today's allocation spends ${sum(today.values()) * MONTH:,.0f} a month" in \
         text_of(page)
-    assert '<svg role="img" aria-label="response curves"' in page
+    assert '<svg role="img" aria-label="Response curves by channel"' in page
     assert 'for="budget"' in page and 'for="min_0"' in page and 'for="lock_3"' in page
 
 
@@ -360,7 +360,10 @@ def test_the_pages_in_chinese(browser: Browser) -> None:
     assert "每月预算" in builder and "各渠道的限制（每月）" in builder and "制定方案" in builder
     row = made(browser, browser.post("/plans/new", {"model": model_id, "period": "month",
                                                     "budget": "450k", "max_change": "30"}))
-    text = text_of(browser.page(f"/plans/{row.id}", **zh))
+    html = browser.page(f"/plans/{row.id}", **zh)
+    text = text_of(html)
+    chart_text = " ".join(re.findall(r"<text\b[^>]*>([^<]*)</text>", html))
+    assert "每月花费" in chart_text and "当前" in chart_text and "proposed" not in chart_text
     gain = row.result["total"]["kpi_gain"]
     assert (f"每月转化 +{gain['mean']:,.0f}（{gain['p05']:,.0f}–{gain['p95']:,.0f}），有 "
             f"{100 * row.result['prob_beats_current']:.0f}% 的可能优于当前分配。") in text
