@@ -229,16 +229,16 @@ def report_facts(row: Report) -> list[tuple[str, Any]]:
     return _facts(row, dataset=row.dataset_id or DASH, state=row.state)
 
 
-def comparison_chart(payload: Any) -> Markup | None:
-    """The chart of the channels' shares by model (:func:`attribution.report.plot_comparison`)
-    as inline SVG; ``None`` for a report without channels."""
+def comparison_chart(payload: Any, words: Mapping[str, str] | None = None,
+                     label: str = "credit by channel and model") -> Markup | None:
+    """The chart of the channels' shares by model (:func:`attribution.report.plot_comparison`,
+    in ``words``) as inline SVG; ``None`` for a report without channels."""
     from attribution.report import plot_comparison
 
     models = report_models(payload)
     if not models or not models[0]["channels"]:
         return None
-    return inline_svg(plot_comparison(attribution_results(models), "svg"),
-                      "credit by channel and model")
+    return inline_svg(plot_comparison(attribution_results(models), "svg", words), label)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ caller, so a failure never leaves a half-written report behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -66,9 +66,16 @@ def render(results: Sequence[AttributionResult], fmt: str) -> str:
     return to_table(results)
 
 
-def comparison_figure(results: Sequence[AttributionResult]) -> Figure:
+#: The words of the comparison chart, in English; a page in another language passes its own.
+COMPARISON_WORDS = {"axis": "share of conversions (%)",
+                    "title": "Attributed conversions by channel and model"}
+
+
+def comparison_figure(results: Sequence[AttributionResult],
+                      words: Mapping[str, str] | None = None) -> Figure:
     """Grouped bars of each channel's share of conversions by model, with the
-    bootstrap intervals as error bars when present.
+    bootstrap intervals as error bars when present, labelled in ``words``
+    (:data:`COMPARISON_WORDS` by default).
 
     Channel and model names are drawn literally (:func:`spendwise.charts.chart_text`);
     the figure is built under :data:`spendwise.charts.CHART_LOCK`.
@@ -92,14 +99,16 @@ def comparison_figure(results: Sequence[AttributionResult]) -> Figure:
                     xerr=err, capsize=2, label=chart_text(result.model))
         ax.set_yticks(y, [chart_text(c) for c in channels])
         ax.invert_yaxis()
-        ax.set_xlabel("share of conversions (%)")
-        ax.set_title("Attributed conversions by channel and model")
+        said = {**COMPARISON_WORDS, **(words or {})}
+        ax.set_xlabel(said["axis"])
+        ax.set_title(said["title"])
         ax.legend(loc="lower right", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
         return fig
 
 
-def plot_comparison(results: Sequence[AttributionResult], fmt: str = "png") -> bytes:
+def plot_comparison(results: Sequence[AttributionResult], fmt: str = "png",
+                    words: Mapping[str, str] | None = None) -> bytes:
     """The chart of :func:`comparison_figure` as ``png`` or ``svg`` bytes."""
-    return figure_bytes(comparison_figure(results), fmt)
+    return figure_bytes(comparison_figure(results, words), fmt)

@@ -132,6 +132,12 @@ def _form_page(who: Principal, form: Mapping[str, Any], *, status: int = 200,
                         methods=BootstrapMethod.__args__)  # type: ignore[attr-defined]
 
 
+
+def chart_words() -> dict[str, str]:
+    """The words of the comparison chart in the page's language."""
+    return {"axis": i18n.gettext("share of conversions (%)"),
+            "title": i18n.gettext("Attributed conversions by channel and model")}
+
 @blueprint.route("/reports/new", methods=["GET", "POST"])
 def new_report() -> Response:
     """The attribution form; sent, it creates the report and shows it."""
@@ -238,8 +244,10 @@ def report(report_id: str) -> Response:
         context = {"models": models, "comparison": html.comparison(models),
                    "sentences": [credit_sentence(m) for m in models],
                    "spread": spread_sentence(models),
-                   "chart": DRAWN.get(("report", row.id, row.fingerprint),
-                                      lambda: html.comparison_chart(models)),
+                   "chart": DRAWN.get(("report", row.id, row.fingerprint, i18n.language()),
+                                      lambda: html.comparison_chart(
+                                          models, chart_words(),
+                                          i18n.gettext("Credit by channel and model"))),
                    "level": next((c["ci"]["level"] for m in models for c in m["channels"]
                                   if "ci" in c), None),
                    "credit_allowed": _credit_allowed(row, dataset)}

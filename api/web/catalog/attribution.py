@@ -1,6 +1,9 @@
 """Chinese of the attribution form and of a report's page."""
 
 CHINESE = {
+    "share of conversions (%)": "转化占比（%）",
+    "Attributed conversions by channel and model": "各渠道在各模型下归因的转化",
+    "Credit by channel and model": "各渠道在各模型下的归因",
     # models
     "First touch": "首次触点",
     "Last touch": "末次触点",

@@ -342,7 +342,10 @@ def test_the_report_in_chinese(browser: Browser) -> None:
     models = stored(browser, report_id).result
     assert models is not None
     top = max(models[0]["channels"], key=lambda c: c["share"])
-    text = text_of(browser.page(f"/reports/{report_id}", headers=chinese))
+    html = browser.page(f"/reports/{report_id}", headers=chinese)
+    text = text_of(html)
+    chart_text = " ".join(re.findall(r"<text\b[^>]*>([^<]*)</text>", html))
+    assert "转化占比（%）" in chart_text and "share of conversions" not in chart_text
     assert f"末次触点把全部功劳归于促成转化的最后一个渠道：{top['channel']} 获得 " \
         f"{100 * top['share']:.0f}% 的转化。" in text
     assert "模型并排对比" in text and "Models side by side" not in text
