@@ -143,17 +143,28 @@ def _builder(who: Any, model: ResponseFit | None, form: Mapping[str, str], statu
                    "converged": bool(draws.meta.get("converged", True)),
                    "today_total": float(draws.current.sum()) * weeks}
     return pages.render("web/plans/new.html", status=status, title=i18n.gettext("New budget plan"),
-                        models=fitted_models(who.workspace_id), model=model, form=form,
+                        models=_choices(who.workspace_id, model), model=model, form=form,
                         errors=errors or pages.FormErrors(), period=period, weeks=weeks,
                         period_text=period_words(period), periods=PERIODS,
                         period_names={p: period_words(p) for p in PERIODS},
                         current_weeks=CURRENT_WEEKS, **context)
 
 
-def _model(workspace_id: str, model_id: str) -> ResponseFit | None:
-    """The fitted model ``model_id`` of the workspace, else the newest fitted one."""
+def _choices(workspace_id: str, model: ResponseFit | None) -> list[ResponseFit]:
+    """The models the builder offers: the newest fitted ones, and the one chosen."""
     models = fitted_models(workspace_id)
-    return next((m for m in models if m.id == model_id), models[0] if models else None)
+    return models if model is None or model in models else [model, *models]
+
+
+def _model(workspace_id: str, model_id: str) -> ResponseFit | None:
+    """The fitted model ``model_id`` of the workspace, however old, else the newest fitted
+    one."""
+    row = db().get(ResponseFit, model_id) if RESOURCE_ID.fullmatch(model_id) else None
+    if row is not None and row.workspace_id == workspace_id and row.state == SUCCEEDED and \
+            row.artifact is not None:
+        return row
+    models = fitted_models(workspace_id)
+    return models[0] if models else None
 
 
 @blueprint.route("/plans/new", methods=["GET", "POST"])

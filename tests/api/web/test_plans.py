@@ -456,3 +456,29 @@ def test_the_builder_without_a_fitted_model_says_what_to_do(browser: Browser) ->
     page = browser.sign_in("buyer").page("/plans/new")
     assert "A plan needs a fitted response model of this workspace." in text_of(page)
     assert 'name="budget"' not in page
+
+
+def test_the_builder_keeps_the_model_asked_for_however_old(browser: Browser) -> None:
+    """A model older than the newest 50 is still the one the builder shows and plans on."""
+    from datetime import timedelta
+
+    from api.tables import ResponseFit
+
+    old = fitted(browser)
+    app = browser.client.application
+    with browser.services.sessions.begin() as session:
+        row = session.get(ResponseFit, old)
+        assert row is not None
+        row.created_at = row.created_at - timedelta(days=365)
+        artifact = row.artifact
+    for _ in range(51):
+        with browser.services.sessions.begin() as session:
+            session.add(ResponseFit(workspace_id=app.config["WORKSPACE_ID"], datasets={},
+                                    parameters={}, state="succeeded", diagnostics=None,
+                                    artifact=artifact, fingerprint="f" * 64, version="0.1.0",
+                                    created_by="fixture"))
+    browser.sign_in("buyer")
+    page = browser.page(f"/plans/new?model={old}&period=month")
+    assert f'<input type="hidden" name="model" value="{old}">' in page
+    response = browser.post("/plans/new", {"model": old, "period": "month", "budget": "450k"})
+    assert response.status_code == 303
