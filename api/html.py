@@ -34,7 +34,7 @@ from markupsafe import Markup
 from attribution.base import AttributionResult, Credit, Interval, Intervals
 from attribution.paths import PathTable
 from optimizer.charts import allocation_chart
-from optimizer.headline import summary
+from optimizer.headline import english, summary
 from optimizer.narrative import Story, forecast_story, plan_story
 from optimizer.problem import horizon_words
 
@@ -341,11 +341,6 @@ def model_page(model: ResponseModel, *, title: str, facts: Sequence[tuple[str, A
                    contributions=contributions, fitted_total=_stats(parts.total),
                    explanation=found, parameters=parameters, datasets=datasets,
                    facts=list(facts), _=english, number=number, percent=percent)
-
-
-def english(message: str, /, **fields: Any) -> str:
-    """``message`` with its ``{name}`` fields filled: the workspace's sentences, in English."""
-    return message.format(**fields) if fields else message
 
 
 def model_facts(row: ResponseFit) -> list[tuple[str, Any]]:

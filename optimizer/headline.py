@@ -27,11 +27,12 @@ Translate = Callable[..., str]
 Format = Callable[[Any], str]
 
 
-def _english(message: str, /, **fields: Any) -> str:
+def english(message: str, /, **fields: Any) -> str:
+    """``message`` with its ``{name}`` fields filled: a sentence in English."""
     return message.format(**fields) if fields else message
 
 
-def listing(names: Sequence[str], translate: Translate = _english) -> str:
+def listing(names: Sequence[str], translate: Translate = english) -> str:
     """``a``, ``a and b``, ``a, b and c``, ``a, b, c and 2 more``."""
     if len(names) > LISTED:
         return translate("{names} and {count} more", names=translate(", ").join(names[:LISTED]),
@@ -42,7 +43,7 @@ def listing(names: Sequence[str], translate: Translate = _english) -> str:
                      last=names[-1])
 
 
-def period_words(story: Story, translate: Translate = _english, number: Format = str) -> str:
+def period_words(story: Story, translate: Translate = english, number: Format = str) -> str:
     """``a week``, ``a month``, ``a quarter`` or ``over 6 weeks``."""
     named = {"week": translate("a week"), "month": translate("a month"),
              "quarter": translate("a quarter")}
@@ -51,7 +52,7 @@ def period_words(story: Story, translate: Translate = _english, number: Format =
     return translate("over {weeks} weeks", weeks=number(story.horizon_weeks))
 
 
-def action_words(story: Story, money: Format, translate: Translate = _english) -> str:
+def action_words(story: Story, money: Format, translate: Translate = english) -> str:
     """What the proposal does with the money, e.g. ``Move 120,000 from feeds to email``."""
     sources, destinations = listing(story.sources, translate), \
         listing(story.destinations, translate)
@@ -81,7 +82,7 @@ def signed(value: float, formatted: str) -> str:
 
 
 def summary(story: Story, *, money: Format, number: Format, percent: Format,
-            translate: Translate = _english) -> str:
+            translate: Translate = english) -> str:
     """The headline of a plan or forecast in one sentence (module docstring).
 
     ``money`` formats amounts, ``number`` counts (a KPI), ``percent`` a

@@ -29,13 +29,6 @@ from api.web.home import creators
 blueprint = Blueprint("web_admin", __name__)
 #: Events per page of the audit trail.
 PAGE = 50
-#: The actions the audit trail records, for its filter.
-ACTIONS = ("dataset.upload", "dataset.delete", "dataset.journeys", "report.create",
-           "model.create", "plan.create", "forecast.create", "key.create", "key.revoke",
-           "signin_link.create", "session.create", "session.end", "workspace.create",
-           "workspace.update")
-
-
 def _day(text: str, field: str, errors: pages.FormErrors) -> datetime | None:
     if not text:
         return None
@@ -76,10 +69,11 @@ def audit() -> Response:
     more = len(rows) > PAGE
     page = rows[:PAGE]
     keys = creators(who.workspace_id)
+    words = action_words()
     return pages.render("web/admin/audit.html", status=422 if errors else 200,
                         title=i18n.gettext("Audit trail"), events=page, form=form, keys=keys,
-                        words=action_words(),
-                        errors=errors, actions=ACTIONS,
+                        words=words,
+                        errors=errors, actions=list(words),
                         next_before=page[-1].id if more else None,
                         resources=sorted({e.resource_type for e in page} |
                                          {"dataset", "report", "model", "plan", "forecast", "key",

@@ -20,6 +20,7 @@ from api.errors import NotFound
 from api.jobs import RUNNING, SUCCEEDED, job_dict
 from api.tables import ApiKey, Dataset, Job, Plan, Report, ResponseFit
 from api.web import i18n, pages
+from api.web.plan_words import horizon_noun
 
 blueprint = Blueprint("web_home", __name__)
 #: Rows of each list on the home page.
@@ -72,14 +73,11 @@ def describe(lists: dict[str, list[Any]], currency: str) -> dict[str, str]:
                                      kpi=i18n.gettext(row.parameters.get("kpi", "conversions")),
                                      dataset=names.get(spend, spend or "–"),
                                      curve=row.parameters.get("curve", "exponential"))
-    periods = {"week": i18n.gettext("a week"), "month": i18n.gettext("a month"),
-               "quarter": i18n.gettext("a quarter")}
     for row in [*lists.get("plans", []), *lists.get("forecasts", [])]:
         parameters = row.parameters or {}
         weeks = len(parameters["schedule"]) if parameters.get("schedule") else \
             parameters.get("horizon_weeks", 4)
-        period = periods.get(parameters.get("period") or "") or \
-            i18n.gettext("{weeks} weeks", weeks=i18n.number(weeks, 1).removesuffix(".0"))
+        period = horizon_noun(parameters.get("period"), weeks)
         budget = parameters.get("budget")
         found[row.id] = i18n.gettext("{objective} plan, {budget} over {period}",
                                      objective=i18n.gettext(parameters.get("objective",

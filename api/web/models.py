@@ -184,9 +184,7 @@ def progress_words(job: Job | None) -> dict[str, Any]:
     if job is None:
         return {}
     seconds = job_dict(job).get("seconds_left")
-    return {"done": getattr(job, "progress_done", None),
-            "total": getattr(job, "progress_total", None),
-            "note": getattr(job, "progress_note", None),
+    return {"done": job.progress_done, "total": job.progress_total, "note": job.progress_note,
             "seconds": None if seconds is None else round(seconds),
             "minutes": None if seconds is None or seconds < MINUTES_FROM
             else round(seconds / 60)}

@@ -229,4 +229,4 @@ def to_signin() -> Response:
 def error_page(status: int, title: str, detail: str) -> Response:
     """An error as a page of the workspace (never a stack trace)."""
     return render("web/error.html", status=status, title=title, detail=detail,
-                  forbidden=isinstance(status, int) and status == Forbidden.status)
+                  forbidden=status == Forbidden.status)

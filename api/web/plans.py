@@ -270,7 +270,6 @@ def links(row: Plan) -> list[tuple[str, str]]:
     if row.model_id and pages.allowed("model.read"):
         found.append((i18n.gettext("The budget frontier of this model"),
                       url_for("web_scenarios.frontier", model_id=row.model_id)))
-    if row.model_id and pages.allowed("model.read"):
         found.append((i18n.gettext("The response model"),
                       url_for("web_models.model", model_id=row.model_id)))
     return found

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from flask import Blueprint, Response, request
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from api.context import RESOURCE_ID, db, services
 from api.errors import NotFound
@@ -36,6 +37,7 @@ from api.jobs import SUCCEEDED
 from api.tables import Plan, ResponseFit
 from api.web import i18n, pages
 from api.web.drawn import DRAWN
+from api.web.plans import kpi_words, period_words
 from optimizer.errors import OptimizerError
 from optimizer.forecast import compare
 from optimizer.frontier import Shift, budget_cut, frontier, next_increment
@@ -134,9 +136,9 @@ def scenario_of(row: Plan, draws_of: Callable[[Plan], ResponseDraws | None]) -> 
                     less(total.get("revenue", {}), spend), current_spend, current_kpi, beats)
 
 
-def chosen_ids(args: Mapping[str, Any]) -> list[str]:
+def chosen_ids(args: MultiDict[str, str]) -> list[str]:
     """The ids asked for, as ``ids=a,b`` or ``ids=a&ids=b``, each once, in order."""
-    given = args.getlist("ids") if hasattr(args, "getlist") else [args.get("ids", "")]
+    given = args.getlist("ids")
     found = [part.strip() for value in given for part in str(value).split(",")]
     return list(dict.fromkeys(p for p in found if p))
 
@@ -267,7 +269,8 @@ def frontier_page(model_id: str) -> Response:
     return pages.render("web/scenarios/frontier.html", status=422 if errors else 200,
                         title=i18n.gettext("Budget frontier of model {model}", model=row.id),
                         model=row, form=form, values=values, errors=errors,
-                        periods=_period_words(), converged=loaded.model.result_.converged,
+                        periods={p: period_words(p) for p in PERIOD_WEEKS},
+                        converged=loaded.model.result_.converged,
                         current_weeks=CURRENT_WEEKS, per=PER, **context)
 
 
@@ -278,10 +281,10 @@ def _answers(draws: ResponseDraws, values: Mapping[str, Any]) -> dict[str, Any]:
     result = frontier(draws, plan)
     more = next_increment(draws, plan, budget, values["step"])
     cut = budget_cut(draws, plan, budget, values["cut"] / 100)
-    words = _period_words()[values["period"]]
+    words = period_words(values["period"])
     labels = {"budget": i18n.gettext("total budget {period}", period=words),
-              "kpi": i18n.gettext("expected {kpi} (mean, 90% band)", kpi=_kpi_word(draws.kpi)),
-              "marginal": i18n.gettext("{kpi} from the next {amount}", kpi=_kpi_word(draws.kpi),
+              "kpi": i18n.gettext("expected {kpi} (mean, 90% band)", kpi=kpi_words(draws.kpi)),
+              "marginal": i18n.gettext("{kpi} from the next {amount}", kpi=kpi_words(draws.kpi),
                                        amount=_money(PER)),
               "best": i18n.gettext("best plan at each budget"),
               "band": i18n.gettext("90% band"), "today": i18n.gettext("today's allocation"),
@@ -309,15 +312,6 @@ def given_up(cut: Shift) -> list[dict[str, Any]]:
                      "kpi": {"mean": max(0.0, -float(kpi.mean())), "p05": max(0.0, float(low)),
                              "p95": max(0.0, float(high))}})
     return rows
-
-
-def _period_words() -> dict[str, str]:
-    return {"week": i18n.gettext("a week"), "month": i18n.gettext("a month"),
-            "quarter": i18n.gettext("a quarter")}
-
-
-def _kpi_word(kpi: str) -> str:
-    return i18n.gettext("revenue") if kpi == "revenue" else i18n.gettext("conversions")
 
 
 def kpi_amount(value: Any, kpi: str) -> str:

@@ -139,3 +139,21 @@ def acme(client: FlaskClient, admin: dict[str, str]) -> dict[str, Any]:
 def rival(client: FlaskClient, admin: dict[str, str]) -> dict[str, Any]:
     """A second workspace, ``rival``, to check that workspaces never see each other."""
     return make_workspace(client, admin, "rival")
+
+
+@pytest.fixture
+def services(app: Any) -> Any:
+    """The app's services (sessions, store, settings)."""
+    return app.extensions["spendwise"]
+
+
+@pytest.fixture
+def workspace_id(services: Any) -> str:
+    """A workspace to own the jobs of a test."""
+    from api.tables import Workspace
+
+    with services.sessions.begin() as session:
+        row = Workspace(name="jobs")
+        session.add(row)
+        session.flush()
+        return row.id

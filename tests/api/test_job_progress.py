@@ -24,7 +24,7 @@ from api.jobs import (
     enqueue,
     job_dict,
 )
-from api.tables import Job, Workspace, now
+from api.tables import Job, now
 from optimizer.allocator import PLAN_STEPS
 from optimizer.response_graph import DrawCounter
 from optimizer.response_model import ResponseModel
@@ -36,22 +36,6 @@ from tests.api.test_reports import GOLDEN, add_paths, run_job
 KIND = "test-progress"
 #: Longest wait for the progress writer's thread to reach the database.
 WAIT_SECONDS = 15.0
-
-
-@pytest.fixture
-def services(app: Any) -> Any:
-    """The app's services (sessions, store, settings)."""
-    return app.extensions["spendwise"]
-
-
-@pytest.fixture
-def workspace_id(services: Any) -> str:
-    """A workspace to own the jobs."""
-    with services.sessions.begin() as session:
-        row = Workspace(name="progress")
-        session.add(row)
-        session.flush()
-        return row.id
 
 
 def row(services: Any, job_id: str) -> Job:

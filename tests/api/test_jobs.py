@@ -21,28 +21,12 @@ from api.jobs import (
     Worker,
     enqueue,
 )
-from api.tables import AuditEvent, Job, Plan, Workspace, now
+from api.tables import AuditEvent, Job, Plan, now
 from attribution.errors import InputError
 
 KIND = "test-echo"
 #: The kinds the workers of these tests run: only the test's own.
 KINDS: dict[str, JobKind] = {}
-
-
-@pytest.fixture
-def services(app: Any) -> Any:
-    """The app's services (sessions, store, settings)."""
-    return app.extensions["spendwise"]
-
-
-@pytest.fixture
-def workspace_id(services: Any) -> str:
-    """A workspace to own the jobs."""
-    with services.sessions.begin() as session:
-        row = Workspace(name="jobs")
-        session.add(row)
-        session.flush()
-        return row.id
 
 
 @pytest.fixture
